@@ -1,0 +1,52 @@
+/// Settings of one simulated vLLM replica. Each replica of a fleet has its own copy, so
+/// per-replica options (e.g. `maxModelLen`) can differ.
+public struct SimReplicaConfiguration: Sendable {
+    /// Address to bind.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 picks an ephemeral port (read it back from `SimulatedReplica.port`).
+    public var port: Int = 0
+    /// The name clients put in `model` (vLLM's `--served-model-name`).
+    public var servedModelName: String = "glm-4.5v"
+    /// The checkpoint path reported as `root` by `/v1/models`.
+    public var modelRoot: String = "zai-org/GLM-4.5V-FP8"
+    /// Context window: prompt + output tokens may not exceed it.
+    public var maxModelLen: Int = 65536
+    /// Delay from the request's arrival to the first token (the "prefill").
+    public var timeToFirstToken: Duration = .milliseconds(50)
+    /// Delay between consecutive output tokens.
+    public var interTokenInterval: Duration = .milliseconds(10)
+    /// Output budget when the request gives neither `max_completion_tokens` nor `max_tokens`
+    /// (real vLLM uses `max_model_len - prompt_tokens`; the sim keeps answers short).
+    public var defaultOutputTokens: Int = 16
+    /// vLLM's `--limit-mm-per-prompt` for images.
+    public var maxImagesPerPrompt: Int = 1
+
+    public init() {}
+}
+
+/// Counters of one replica, read as a consistent snapshot through `SimulatedReplica.stats`.
+public struct SimReplicaStats: Sendable, Equatable {
+    public var connectionsAccepted: Int
+    /// Every HTTP request, any path.
+    public var requestsReceived: Int
+    /// Chat/completions requests accepted (answered 200).
+    public var generationsStarted: Int
+    /// Generations that finished normally.
+    public var generationsCompleted: Int
+    /// Generations cut short because the client closed the connection.
+    public var generationsAborted: Int
+    /// Generations in progress now.
+    public var running: Int
+
+    public init(
+        connectionsAccepted: Int = 0, requestsReceived: Int = 0, generationsStarted: Int = 0,
+        generationsCompleted: Int = 0, generationsAborted: Int = 0, running: Int = 0
+    ) {
+        self.connectionsAccepted = connectionsAccepted
+        self.requestsReceived = requestsReceived
+        self.generationsStarted = generationsStarted
+        self.generationsCompleted = generationsCompleted
+        self.generationsAborted = generationsAborted
+        self.running = running
+    }
+}

@@ -1,0 +1,153 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A simulated vLLM replica: serves vLLM's OpenAI HTTP surface on a real socket and "generates"
+/// deterministic text on a fixed schedule (time to first token, then one token per interval),
+/// driven by event-loop timers.
+public final class SimulatedReplica: Sendable {
+    private let serverChannel: any Channel
+    private let shared: SimReplicaShared
+
+    /// The bound port.
+    public let port: Int
+
+    /// A consistent snapshot of the replica's counters.
+    public var stats: SimReplicaStats { shared.stats }
+
+    private init(serverChannel: any Channel, shared: SimReplicaShared, port: Int) {
+        self.serverChannel = serverChannel
+        self.shared = shared
+        self.port = port
+    }
+
+    /// Binds `configuration.host:configuration.port` and starts serving.
+    public static func start(
+        _ configuration: SimReplicaConfiguration, group: any EventLoopGroup
+    ) async throws -> SimulatedReplica {
+        let shared = SimReplicaShared()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard shared.register(channel) else {
+                        throw ChannelError.ioOnClosedChannel  // replica is shutting down
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(
+                        SimHTTPHandler(configuration: configuration, shared: shared))
+                }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        guard let port = channel.localAddress?.port else {
+            try? await channel.close()
+            throw ChannelError.unknownLocalAddress
+        }
+        return SimulatedReplica(serverChannel: channel, shared: shared, port: port)
+    }
+
+    /// Closes the listener and every open connection (running generations count as aborted).
+    /// Safe to call more than once.
+    public func shutdown() async throws {
+        let connections = shared.beginShutdown()
+        do {
+            try await serverChannel.close()
+        } catch ChannelError.alreadyClosed {
+            // A second shutdown: nothing left to close.
+        }
+        for connection in connections {
+            connection.close(promise: nil)
+        }
+        for connection in connections {
+            try? await connection.closeFuture.get()
+        }
+    }
+}
+
+/// State shared by the replica and its connection handlers, behind one lock.
+final class SimReplicaShared: Sendable {
+    private struct State {
+        var stats = SimReplicaStats()
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+
+    var stats: SimReplicaStats { state.withLock { $0.stats } }
+
+    func update(_ body: (inout SimReplicaStats) -> Void) {
+        state.withLock { body(&$0.stats) }
+    }
+
+    /// Tracks an accepted connection until it closes; false when the replica is shutting down.
+    func register(_ channel: any Channel) -> Bool {
+        let key = ObjectIdentifier(channel)
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shuttingDown else { return false }
+            state.connections[key] = channel
+            state.stats.connectionsAccepted += 1
+            return true
+        }
+        if accepted {
+            channel.closeFuture.whenComplete { [self] _ in
+                _ = state.withLock { $0.connections.removeValue(forKey: key) }
+            }
+        }
+        return accepted
+    }
+
+    /// Stops accepting connections and returns the open ones.
+    func beginShutdown() -> [any Channel] {
+        state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.connections.values)
+        }
+    }
+}
+
+/// Several replicas on consecutive ports (the CLI's `--replicas N`).
+public enum SimulatedFleet {
+    /// Starts `replicas` copies of `base` on ports `base.port`, `base.port + 1`, ...
+    /// When `base.port` is 0 the first port is ephemeral and the others follow it; if one of
+    /// those is taken the fleet is retried from a new ephemeral port (a few attempts).
+    public static func start(
+        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup
+    ) async throws -> [SimulatedReplica] {
+        precondition(replicas >= 1, "a fleet needs at least one replica")
+        let attempts = base.port == 0 ? 8 : 1
+        var lastError: (any Error)?
+        for _ in 0..<attempts {
+            do {
+                return try await startConsecutive(base, replicas: replicas, group: group)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    private static func startConsecutive(
+        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup
+    ) async throws -> [SimulatedReplica] {
+        var started: [SimulatedReplica] = []
+        do {
+            let first = try await SimulatedReplica.start(base, group: group)
+            started.append(first)
+            for index in 1..<replicas {
+                var configuration = base
+                configuration.port = first.port + index
+                started.append(try await SimulatedReplica.start(configuration, group: group))
+            }
+            return started
+        } catch {
+            for replica in started {
+                try? await replica.shutdown()
+            }
+            throw error
+        }
+    }
+}
