@@ -114,15 +114,17 @@ public enum SimulatedFleet {
     /// Starts `replicas` copies of `base` on ports `base.port`, `base.port + 1`, ...
     /// When `base.port` is 0 the first port is ephemeral and the others follow it; if one of
     /// those is taken the fleet is retried from a new ephemeral port (a few attempts).
+    /// `customize(i, &configuration)` adjusts replica `i` (e.g. a different `maxModelLen`).
     public static func start(
-        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup
+        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup,
+        customize: @Sendable (Int, inout SimReplicaConfiguration) -> Void = { _, _ in }
     ) async throws -> [SimulatedReplica] {
         precondition(replicas >= 1, "a fleet needs at least one replica")
         let attempts = base.port == 0 ? 8 : 1
         var lastError: (any Error)?
         for _ in 0..<attempts {
             do {
-                return try await startConsecutive(base, replicas: replicas, group: group)
+                return try await startConsecutive(base, replicas: replicas, group: group, customize: customize)
             } catch {
                 lastError = error
             }
@@ -131,15 +133,19 @@ public enum SimulatedFleet {
     }
 
     private static func startConsecutive(
-        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup
+        _ base: SimReplicaConfiguration, replicas: Int, group: any EventLoopGroup,
+        customize: @Sendable (Int, inout SimReplicaConfiguration) -> Void
     ) async throws -> [SimulatedReplica] {
         var started: [SimulatedReplica] = []
         do {
-            let first = try await SimulatedReplica.start(base, group: group)
+            var firstConfiguration = base
+            customize(0, &firstConfiguration)
+            let first = try await SimulatedReplica.start(firstConfiguration, group: group)
             started.append(first)
             for index in 1..<replicas {
                 var configuration = base
                 configuration.port = first.port + index
+                customize(index, &configuration)
                 started.append(try await SimulatedReplica.start(configuration, group: group))
             }
             return started

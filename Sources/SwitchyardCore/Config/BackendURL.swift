@@ -1,0 +1,68 @@
+/// A backend's base address: `http://host:port` with an optional path prefix that is put in
+/// front of every forwarded path (`http://10.0.0.5:8000/replica-a` → `/replica-a/v1/models`).
+public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// Empty, or starts with `/` and has no trailing `/`.
+    public var pathPrefix: String
+
+    public init(host: String, port: Int, pathPrefix: String = "") {
+        self.host = host
+        self.port = port
+        self.pathPrefix = pathPrefix
+    }
+
+    /// Parses `http://host[:port][/prefix]`; the port defaults to 80. The message of the thrown
+    /// error says what is wrong, for the config loader to put after the field's name.
+    public init(parsing text: String) throws(ConfigError) {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("http://") else {
+            if lower.hasPrefix("https://") {
+                throw ConfigError("https:// backends are not supported yet; use http://host:port")
+            }
+            throw ConfigError("must look like http://host:port[/prefix], got \"\(text)\"")
+        }
+        let rest = text.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var path = String(rest.dropFirst(authority.count))
+        if path.contains("?") || path.contains("#") {
+            throw ConfigError("must not have a query or fragment, got \"\(text)\"")
+        }
+        while path.hasSuffix("/") { path.removeLast() }
+
+        var host = Substring(authority)
+        var port = 80
+        if host.hasPrefix("[") {  // [IPv6]:port
+            guard let close = host.firstIndex(of: "]") else {
+                throw ConfigError("has an unterminated IPv6 address, got \"\(text)\"")
+            }
+            let after = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else {
+                    throw ConfigError("has an invalid port, got \"\(text)\"")
+                }
+                port = p
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]) else {
+                throw ConfigError("has an invalid port, got \"\(text)\"")
+            }
+            port = p
+            host = host[..<colon]
+        }
+        guard !host.isEmpty else { throw ConfigError("has no host, got \"\(text)\"") }
+        guard (1...65535).contains(port) else {
+            throw ConfigError("port must be 1-65535, got \(port)")
+        }
+        self.init(host: String(host), port: port, pathPrefix: path)
+    }
+
+    /// The value for a `Host` header sent to this backend.
+    public var hostHeader: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? h : "\(h):\(port)"
+    }
+
+    public var description: String { "http://\(hostHeader)\(pathPrefix)" }
+}

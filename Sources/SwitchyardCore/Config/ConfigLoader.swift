@@ -1,0 +1,161 @@
+import Yams
+
+/// Reads the YAML config file into a `SwitchyardConfig`. Every problem is reported with the
+/// dotted path of the field (`backends[1].url: ...`); unknown keys are errors, so a typo never
+/// silently leaves a default in force.
+public enum ConfigLoader {
+    public static func load(yaml: String) throws(ConfigError) -> SwitchyardConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError("the file is not valid YAML: \(error)")
+        }
+        var config = SwitchyardConfig()
+        guard let root else { return config }  // an empty file means all defaults
+        let top = try Fields(root, path: "")
+        try top.allow(["listen", "backends", "limits", "upstream", "discovery", "shutdown", "log_level"])
+
+        if let listen = try top.mapping("listen") {
+            try listen.allow(["host", "port"])
+            config.listen.host = try listen.string("host") ?? config.listen.host
+            config.listen.port = try listen.int("port", in: 0...65535) ?? config.listen.port
+        }
+        if let list = try top.sequence("backends") {
+            for (index, node) in list.enumerated() {
+                let backend = try Fields(node, path: "backends[\(index)]")
+                try backend.allow(["name", "url"])
+                guard let urlText = try backend.string("url") else {
+                    throw ConfigError("backends[\(index)].url: is required")
+                }
+                let url: BackendURL
+                do { url = try BackendURL(parsing: urlText) } catch {
+                    throw ConfigError("backends[\(index)].url: \(error.message)")
+                }
+                let name = try backend.string("name") ?? "\(url.host):\(url.port)"
+                config.backends.append(BackendConfig(name: name, url: url))
+            }
+        }
+        if let limits = try top.mapping("limits") {
+            try limits.allow([
+                "max_header_bytes", "max_body_bytes", "header_timeout", "body_timeout", "idle_timeout",
+            ])
+            config.limits.maxHeaderBytes = try limits.size("max_header_bytes") ?? config.limits.maxHeaderBytes
+            config.limits.maxBodyBytes = try limits.size("max_body_bytes") ?? config.limits.maxBodyBytes
+            config.limits.headerTimeout = try limits.duration("header_timeout") ?? config.limits.headerTimeout
+            config.limits.bodyTimeout = try limits.duration("body_timeout") ?? config.limits.bodyTimeout
+            config.limits.idleTimeout = try limits.duration("idle_timeout") ?? config.limits.idleTimeout
+        }
+        if let upstream = try top.mapping("upstream") {
+            try upstream.allow(["connect_timeout", "pool_idle_timeout", "max_idle_per_backend"])
+            config.upstream.connectTimeout = try upstream.duration("connect_timeout") ?? config.upstream.connectTimeout
+            config.upstream.poolIdleTimeout =
+                try upstream.duration("pool_idle_timeout") ?? config.upstream.poolIdleTimeout
+            config.upstream.maxIdlePerBackend =
+                try upstream.int("max_idle_per_backend", in: 0...100_000) ?? config.upstream.maxIdlePerBackend
+        }
+        if let discovery = try top.mapping("discovery") {
+            try discovery.allow(["health_check_interval", "models_refresh_interval", "probe_timeout"])
+            config.discovery.healthCheckInterval =
+                try discovery.duration("health_check_interval") ?? config.discovery.healthCheckInterval
+            config.discovery.modelsRefreshInterval =
+                try discovery.duration("models_refresh_interval") ?? config.discovery.modelsRefreshInterval
+            config.discovery.probeTimeout = try discovery.duration("probe_timeout") ?? config.discovery.probeTimeout
+        }
+        if let shutdown = try top.mapping("shutdown") {
+            try shutdown.allow(["grace_period"])
+            config.shutdown.gracePeriod = try shutdown.duration("grace_period") ?? config.shutdown.gracePeriod
+        }
+        if let level = try top.string("log_level") {
+            guard let parsed = LogLevel(rawValue: level) else {
+                let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigError("log_level: must be one of \(names), got \"\(level)\"")
+            }
+            config.logLevel = parsed
+        }
+        return config
+    }
+}
+
+/// One YAML mapping being read, with the path used in error messages.
+private struct Fields {
+    let path: String
+    let entries: [(key: String, value: Node)]
+
+    init(_ node: Node, path: String) throws(ConfigError) {
+        guard case .mapping(let mapping) = node else {
+            throw ConfigError("\(path.isEmpty ? "the file" : path): must be a mapping of keys to values")
+        }
+        self.path = path
+        var entries: [(String, Node)] = []
+        for (key, value) in mapping {
+            entries.append((key.string ?? "\(key)", value))
+        }
+        self.entries = entries
+    }
+
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func allow(_ keys: Set<String>) throws(ConfigError) {
+        for (key, _) in entries where !keys.contains(key) {
+            let known = keys.sorted().joined(separator: ", ")
+            throw ConfigError("\(name(key)): unknown key (known keys here: \(known))")
+        }
+    }
+
+    private func node(_ key: String) -> Node? {
+        guard let value = entries.first(where: { $0.key == key })?.value else { return nil }
+        if case .scalar(let s) = value, s.tag == Tag(.null) || (s.string == "" && s.style == .plain) {
+            return nil
+        }
+        return value
+    }
+
+    private func scalar(_ key: String) throws(ConfigError) -> String? {
+        guard let value = node(key) else { return nil }
+        guard case .scalar(let s) = value else { throw ConfigError("\(name(key)): must be a single value") }
+        return s.string
+    }
+
+    func string(_ key: String) throws(ConfigError) -> String? {
+        guard let text = try scalar(key) else { return nil }
+        guard !text.isEmpty else { throw ConfigError("\(name(key)): must not be empty") }
+        return text
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = Int(text) else { throw ConfigError("\(name(key)): must be a whole number, got \"\(text)\"") }
+        guard range.contains(value) else {
+            throw ConfigError("\(name(key)): must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func duration(_ key: String) throws(ConfigError) -> Duration? {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = ConfigUnits.parseDuration(text) else {
+            throw ConfigError("\(name(key)): must be a duration such as 500ms, 2s or 1m, got \"\(text)\"")
+        }
+        return value
+    }
+
+    func size(_ key: String) throws(ConfigError) -> Int? {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = ConfigUnits.parseSize(text) else {
+            throw ConfigError("\(name(key)): must be a size such as 65536, 64KiB or 64MiB, got \"\(text)\"")
+        }
+        return value
+    }
+
+    func mapping(_ key: String) throws(ConfigError) -> Fields? {
+        guard let value = node(key) else { return nil }
+        return try Fields(value, path: name(key))
+    }
+
+    func sequence(_ key: String) throws(ConfigError) -> [Node]? {
+        guard let value = node(key) else { return nil }
+        guard case .sequence(let seq) = value else { throw ConfigError("\(name(key)): must be a list") }
+        return Array(seq)
+    }
+}

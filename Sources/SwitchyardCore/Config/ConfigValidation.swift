@@ -1,0 +1,76 @@
+extension SwitchyardConfig {
+    /// Rules that involve more than one field, or that only make sense once flags have been
+    /// merged over the file. Called before anything binds a socket.
+    public func validate() throws(ConfigError) {
+        if backends.isEmpty {
+            throw ConfigError("backends: at least one backend is required (in the file or with --backend URL)")
+        }
+        var names = Set<String>()
+        var urls = Set<BackendURL>()
+        for (index, backend) in backends.enumerated() {
+            guard names.insert(backend.name).inserted else {
+                throw ConfigError("backends[\(index)].name: \"\(backend.name)\" is used by another backend")
+            }
+            guard urls.insert(backend.url).inserted else {
+                throw ConfigError("backends[\(index)].url: \(backend.url) is listed twice")
+            }
+        }
+        if limits.maxHeaderBytes < 1024 || limits.maxHeaderBytes > 80 * 1024 {
+            throw ConfigError(
+                "limits.max_header_bytes: must be between 1KiB and 80KiB (the HTTP parser's ceiling), got \(limits.maxHeaderBytes)"
+            )
+        }
+        if limits.maxBodyBytes < 1 {
+            throw ConfigError("limits.max_body_bytes: must be at least 1 byte")
+        }
+        for (field, value) in [
+            ("limits.header_timeout", limits.headerTimeout), ("limits.body_timeout", limits.bodyTimeout),
+            ("limits.idle_timeout", limits.idleTimeout), ("upstream.connect_timeout", upstream.connectTimeout),
+            ("upstream.pool_idle_timeout", upstream.poolIdleTimeout),
+            ("discovery.health_check_interval", discovery.healthCheckInterval),
+            ("discovery.models_refresh_interval", discovery.modelsRefreshInterval),
+            ("discovery.probe_timeout", discovery.probeTimeout),
+        ] where value <= .zero {
+            throw ConfigError("\(field): must be greater than zero")
+        }
+        if upstream.poolIdleTimeout >= .seconds(5) {
+            throw ConfigError(
+                "upstream.pool_idle_timeout: must be below 5s, vLLM's keep-alive timeout, or pooled connections race the backend's close (got \(ConfigUnits.format(upstream.poolIdleTimeout)))"
+            )
+        }
+    }
+
+    /// The effective configuration as YAML, in the file's own format (for `check-config`).
+    public func renderYAML() -> String {
+        var lines = [
+            "listen:",
+            "  host: \(listen.host)",
+            "  port: \(listen.port)",
+            "backends:",
+        ]
+        for backend in backends {
+            lines.append("  - name: \(JSONString.quoted(backend.name))")
+            lines.append("    url: \(backend.url)")
+        }
+        lines += [
+            "limits:",
+            "  max_header_bytes: \(ConfigUnits.formatSize(limits.maxHeaderBytes))",
+            "  max_body_bytes: \(ConfigUnits.formatSize(limits.maxBodyBytes))",
+            "  header_timeout: \(ConfigUnits.format(limits.headerTimeout))",
+            "  body_timeout: \(ConfigUnits.format(limits.bodyTimeout))",
+            "  idle_timeout: \(ConfigUnits.format(limits.idleTimeout))",
+            "upstream:",
+            "  connect_timeout: \(ConfigUnits.format(upstream.connectTimeout))",
+            "  pool_idle_timeout: \(ConfigUnits.format(upstream.poolIdleTimeout))",
+            "  max_idle_per_backend: \(upstream.maxIdlePerBackend)",
+            "discovery:",
+            "  health_check_interval: \(ConfigUnits.format(discovery.healthCheckInterval))",
+            "  models_refresh_interval: \(ConfigUnits.format(discovery.modelsRefreshInterval))",
+            "  probe_timeout: \(ConfigUnits.format(discovery.probeTimeout))",
+            "shutdown:",
+            "  grace_period: \(ConfigUnits.format(shutdown.gracePeriod))",
+            "log_level: \(logLevel.rawValue)",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

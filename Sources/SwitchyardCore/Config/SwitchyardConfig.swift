@@ -1,0 +1,73 @@
+/// The effective configuration of one Switchyard process: built from defaults, then the YAML
+/// file, then command-line overrides, then validated. Field names mirror the YAML keys.
+public struct SwitchyardConfig: Sendable, Equatable {
+    public var listen = ListenConfig()
+    public var backends: [BackendConfig] = []
+    public var limits = LimitsConfig()
+    public var upstream = UpstreamConfig()
+    public var discovery = DiscoveryConfig()
+    public var shutdown = ShutdownConfig()
+    public var logLevel: LogLevel = .info
+
+    public init() {}
+}
+
+public struct ListenConfig: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8000
+    public init() {}
+}
+
+public struct BackendConfig: Sendable, Equatable {
+    public var name: String
+    public var url: BackendURL
+
+    public init(name: String, url: BackendURL) {
+        self.name = name
+        self.url = url
+    }
+}
+
+/// Limits on what a client may send, and how long it may take to send it.
+public struct LimitsConfig: Sendable, Equatable {
+    /// Request line + headers, in bytes (431 above). NIO's parser caps this at 80 KiB.
+    public var maxHeaderBytes = 64 * 1024
+    /// Request body, in bytes (413 above). Base64 images make bodies large: 64 MiB by default.
+    public var maxBodyBytes = 64 * 1024 * 1024
+    /// From a request's first byte to the end of its head (408 after).
+    public var headerTimeout: Duration = .seconds(10)
+    /// Longest silence while a request body is arriving (408 after).
+    public var bodyTimeout: Duration = .seconds(60)
+    /// A keep-alive client connection with no request in progress is closed after this.
+    public var idleTimeout: Duration = .seconds(60)
+    public init() {}
+}
+
+/// How Switchyard talks to backends.
+public struct UpstreamConfig: Sendable, Equatable {
+    public var connectTimeout: Duration = .seconds(2)
+    /// Idle pooled connections are closed after this; keep it below vLLM's 5 s keep-alive.
+    public var poolIdleTimeout: Duration = .seconds(4)
+    /// Idle connections kept per backend on each event loop.
+    public var maxIdlePerBackend = 64
+    public init() {}
+}
+
+/// Active checks of the backends: `/health` probes and `/v1/models` discovery.
+public struct DiscoveryConfig: Sendable, Equatable {
+    public var healthCheckInterval: Duration = .seconds(2)
+    public var modelsRefreshInterval: Duration = .seconds(30)
+    /// Timeout of one probe or model-list request.
+    public var probeTimeout: Duration = .seconds(2)
+    public init() {}
+}
+
+public struct ShutdownConfig: Sendable, Equatable {
+    /// After SIGTERM/SIGINT: how long in-flight requests may take to finish before they are cut.
+    public var gracePeriod: Duration = .seconds(30)
+    public init() {}
+}
+
+public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}

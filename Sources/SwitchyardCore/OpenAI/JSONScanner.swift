@@ -1,0 +1,315 @@
+/// A validating, single-pass JSON scanner over raw bytes. It checks the whole document's
+/// syntax but builds no object tree: the caller is told about top-level members through a
+/// visitor, and long strings (base64 images) are skipped with one table lookup per byte.
+public struct JSONScanner: ~Copyable {
+    public struct SyntaxError: Error, Sendable, Equatable {
+        public var offset: Int
+        public var expected: String
+    }
+
+    /// What a top-level member's value was, for the members a caller wants to read.
+    public enum Scalar: Sendable, Equatable {
+        case string(String)
+        case number(Double, isInteger: Bool)
+        case bool(Bool)
+        case null
+        case object, array
+    }
+
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+    private let maxDepth: Int
+
+    public init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 128) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    /// Scans a document whose top level must be an object. `visit(path, value)` is called for
+    /// every member at depth 1 (path `["model"]`) and depth 2 (path `["stream_options", "include_usage"]`)
+    /// reached through objects only. String values are decoded only for members whose name is in
+    /// `decodedStrings`; the rest (prompts, base64 images) are validated and skipped.
+    public mutating func scanObject(
+        decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void
+    ) throws(SyntaxError) {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else { throw error("a JSON object") }
+        var path: [String]? = []
+        _ = try scanValue(depth: 1, path: &path, decodedStrings: decodedStrings, visit: visit)
+        skipWhitespace()
+        guard index == bytes.count else { throw error("the end of the document") }
+    }
+
+    // MARK: - Grammar
+
+    /// `path` is nil below the reported levels.
+    private mutating func scanValue(
+        depth: Int, path: inout [String]?, decodedStrings: Set<String>,
+        visit: (_ path: [String], _ value: Scalar) -> Void
+    ) throws(SyntaxError) -> Scalar {
+        switch peek() {
+        case UInt8(ascii: "{"):
+            try scanObjectMembers(depth: depth, path: &path, decodedStrings: decodedStrings, visit: visit)
+            return .object
+        case UInt8(ascii: "["):
+            try scanArrayElements(depth: depth, decodedStrings: decodedStrings, visit: visit)
+            return .array
+        case UInt8(ascii: "\""):
+            if let name = path?.last, decodedStrings.contains(name) { return .string(try readString()) }
+            try skipString()
+            return .string("")
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
+        case UInt8(ascii: "-"), .some(UInt8(ascii: "0")...UInt8(ascii: "9")):
+            return try readNumber()
+        default:
+            throw error("a JSON value")
+        }
+    }
+
+    private mutating func scanObjectMembers(
+        depth: Int, path: inout [String]?, decodedStrings: Set<String>,
+        visit: (_ path: [String], _ value: Scalar) -> Void
+    ) throws(SyntaxError) {
+        guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
+        index += 1  // {
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        let reportsMembers = (path?.count ?? 2) < 2
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw error("a member name in double quotes") }
+            var memberPath: [String]? = nil
+            if reportsMembers {
+                memberPath = path! + [try readString()]
+            } else {
+                try skipString()
+            }
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw error("':' after a member name") }
+            index += 1
+            skipWhitespace()
+            let value = try scanValue(
+                depth: depth + 1, path: &memberPath, decodedStrings: decodedStrings, visit: visit)
+            if let memberPath { visit(memberPath, value) }
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return
+            default: throw error("',' or '}' in an object")
+            }
+        }
+    }
+
+    private mutating func scanArrayElements(
+        depth: Int, decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void
+    ) throws(SyntaxError) {
+        guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
+        index += 1  // [
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        var unreported: [String]? = nil  // elements are never top-level members
+        while true {
+            skipWhitespace()
+            _ = try scanValue(depth: depth + 1, path: &unreported, decodedStrings: decodedStrings, visit: visit)
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return
+            default: throw error("',' or ']' in an array")
+            }
+        }
+    }
+
+    // MARK: - Tokens
+
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private func error(_ expected: String) -> SyntaxError { SyntaxError(offset: index, expected: expected) }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(SyntaxError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("\(literal)") }
+        let start = literal.utf8Start
+        for i in 0..<count where bytes[index + i] != start[i] { throw error("\(literal)") }
+        index += count
+    }
+
+    private mutating func readNumber() throws(SyntaxError) -> Scalar {
+        let start = index
+        var isInteger = true
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        guard let first = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            throw error("a digit")
+        }
+        if first == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            skipDigits()
+        }
+        if peek() == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard skipDigits() > 0 else { throw error("a digit after '.'") }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard skipDigits() > 0 else { throw error("a digit in the exponent") }
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        return .number(Double(text) ?? .nan, isInteger: isInteger)
+    }
+
+    @discardableResult
+    private mutating func skipDigits() -> Int {
+        let start = index
+        while let b = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) { index += 1 }
+        return index - start
+    }
+
+    /// The hot loop for base64 images: one table lookup per byte until a quote, a backslash
+    /// or a control character (invalid in JSON strings) shows up.
+    private mutating func skipString() throws(SyntaxError) {
+        index += 1  // opening quote
+        while true {
+            while index < bytes.count && !JSONScanner.stops[Int(bytes[index])] { index += 1 }
+            guard index < bytes.count else { throw error("the end of a string") }
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                return
+            case UInt8(ascii: "\\"):
+                try skipEscape()
+            default:
+                throw error("no raw control characters in a string")
+            }
+        }
+    }
+
+    private mutating func skipEscape() throws(SyntaxError) {
+        index += 1
+        guard let escaped = peek() else { throw error("an escape sequence") }
+        switch escaped {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+            UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            index += 1
+        case UInt8(ascii: "u"):
+            index += 1
+            _ = try readHex4()
+        default:
+            throw error("a valid escape sequence")
+        }
+    }
+
+    private mutating func readHex4() throws(SyntaxError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("four hex digits") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[index]
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: throw error("four hex digits")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// Decodes a string (with escapes). Only used for member names and reported values.
+    private mutating func readString() throws(SyntaxError) -> String {
+        let start = index + 1
+        try skipString()
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)])
+        if !raw.contains(UInt8(ascii: "\\")) {
+            return String(decoding: raw, as: UTF8.self)
+        }
+        var scanner = JSONScanner(raw)
+        return scanner.unescape()
+    }
+
+    /// Called on a validated string's contents.
+    private mutating func unescape() -> String {
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(bytes.count)
+        var pendingHighSurrogate: UInt32?
+        func append(scalar: UInt32) {
+            let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+            utf8.append(contentsOf: Array(String(Character(s)).utf8))
+        }
+        while index < bytes.count {
+            let b = bytes[index]
+            guard b == UInt8(ascii: "\\") else {
+                if let high = pendingHighSurrogate {
+                    append(scalar: high)
+                    pendingHighSurrogate = nil
+                }
+                utf8.append(b)
+                index += 1
+                continue
+            }
+            index += 1
+            let e = bytes[index]
+            index += 1
+            var code: UInt32
+            switch e {
+            case UInt8(ascii: "b"): code = 0x08
+            case UInt8(ascii: "f"): code = 0x0C
+            case UInt8(ascii: "n"): code = 0x0A
+            case UInt8(ascii: "r"): code = 0x0D
+            case UInt8(ascii: "t"): code = 0x09
+            case UInt8(ascii: "u"): code = (try? readHex4()) ?? 0xFFFD
+            default: code = UInt32(e)
+            }
+            if let high = pendingHighSurrogate {
+                pendingHighSurrogate = nil
+                if (0xDC00...0xDFFF).contains(code) {
+                    code = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+                } else {
+                    append(scalar: 0xFFFD)
+                }
+            }
+            if (0xD800...0xDBFF).contains(code) {
+                pendingHighSurrogate = code
+            } else {
+                append(scalar: code)
+            }
+        }
+        if pendingHighSurrogate != nil { append(scalar: 0xFFFD) }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// Bytes that end a run of ordinary string content: `"`, `\` and control characters.
+    private static let stops: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+}

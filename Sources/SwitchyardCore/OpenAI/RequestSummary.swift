@@ -1,0 +1,57 @@
+/// What the proxy needs to know about a request body, read in one pass by `JSONScanner`.
+/// Later stages (admission, scheduling) extend this; the body itself is forwarded unchanged.
+public struct RequestSummary: Sendable, Equatable {
+    public var model: String?
+    public var stream = false
+    /// `stream_options.include_usage`; nil when `stream_options` is absent.
+    public var includeUsage: Bool?
+    /// `max_completion_tokens`, else `max_tokens`.
+    public var outputBudget: Int?
+
+    public init(model: String? = nil, stream: Bool = false, includeUsage: Bool? = nil, outputBudget: Int? = nil) {
+        self.model = model
+        self.stream = stream
+        self.includeUsage = includeUsage
+        self.outputBudget = outputBudget
+    }
+}
+
+public enum RequestInspector {
+    /// Reads a generation request (`/v1/chat/completions`, `/v1/completions`). The body must be
+    /// one valid JSON object; anything else is vLLM's 400.
+    public static func inspect(_ body: UnsafeRawBufferPointer) -> Result<RequestSummary, OpenAIError> {
+        var summary = RequestSummary()
+        var maxCompletionTokens: Int?
+        var maxTokens: Int?
+        var scanner = JSONScanner(body)
+        do {
+            try scanner.scanObject(decodedStrings: ["model"]) { path, value in
+                switch (path.count, path[0], value) {
+                case (1, "model", .string(let name)): summary.model = name
+                case (1, "stream", .bool(let flag)): summary.stream = flag
+                case (1, "stream_options", .object): summary.includeUsage = summary.includeUsage ?? false
+                case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
+                    summary.includeUsage = flag
+                case (1, "max_completion_tokens", .number(let n, true)): maxCompletionTokens = Int(exactly: n)
+                case (1, "max_tokens", .number(let n, true)): maxTokens = Int(exactly: n)
+                default: break
+                }
+            }
+        } catch {
+            let message =
+                body.isEmpty
+                ? "The request body is empty; expected a JSON object."
+                : "The request body is not valid JSON: expected \(error.expected) at byte \(error.offset)."
+            return .failure(OpenAIError(status: 400, message: message, reason: "invalid_json"))
+        }
+        summary.outputBudget = maxCompletionTokens ?? maxTokens
+        return .success(summary)
+    }
+
+    /// For pass-through paths: the top-level `model` string if the body is a JSON object that
+    /// has one, else nil (the request then goes to any healthy backend).
+    public static func model(in body: UnsafeRawBufferPointer) -> String? {
+        guard !body.isEmpty, case .success(let summary) = inspect(body) else { return nil }
+        return summary.model
+    }
+}

@@ -1,0 +1,69 @@
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// Active checks: every `health_check_interval` each backend's `/health` is probed, and its
+/// `/v1/models` is read when it was never read, when the backend comes back, and every
+/// `models_refresh_interval`. Results go into the backend table as events.
+struct BackendMonitor: Sendable {
+    let proxy: ProxyState
+    let group: any EventLoopGroup
+
+    /// Probes until cancelled.
+    func run() async {
+        var lastModelsRead = [ContinuousClock.Instant?](repeating: nil, count: proxy.config.backends.count)
+        while !Task.isCancelled {
+            lastModelsRead = await probeAll(lastModelsRead: lastModelsRead)
+            try? await Task.sleep(for: proxy.config.discovery.healthCheckInterval)
+        }
+    }
+
+    /// One round over every backend, concurrently. Returns when each probe has answered or timed out.
+    @discardableResult
+    func probeAll(lastModelsRead: [ContinuousClock.Instant?]) async -> [ContinuousClock.Instant?] {
+        await withTaskGroup(of: (Int, ContinuousClock.Instant?).self) { tasks in
+            for index in proxy.config.backends.indices {
+                tasks.addTask { (index, await probe(index, lastModelsRead: lastModelsRead[index])) }
+            }
+            var result = lastModelsRead
+            for await (index, instant) in tasks { result[index] = instant }
+            return result
+        }
+    }
+
+    private func probe(_ index: Int, lastModelsRead: ContinuousClock.Instant?) async -> ContinuousClock.Instant? {
+        let backend = proxy.config.backends[index]
+        let discovery = proxy.config.discovery
+        let wasHealthy = proxy.withTable { $0.backends[index].healthy }
+        do {
+            let health = try await ProbeClient.get(backend.url, path: "/health", timeout: discovery.probeTimeout, group: group)
+            guard health.status == 200 else { throw ProbeFailure("GET /health answered \(health.status)") }
+            var modelsRead = lastModelsRead
+            let now = ContinuousClock.now
+            if !wasHealthy || lastModelsRead.map({ now - $0 >= discovery.modelsRefreshInterval }) ?? true {
+                let answer = try await ProbeClient.get(
+                    backend.url, path: "/v1/models", timeout: discovery.probeTimeout, group: group)
+                guard answer.status == 200 else { throw ProbeFailure("GET /v1/models answered \(answer.status)") }
+                let models = try ModelListParser.parse(answer.body)
+                proxy.withTable { $0.modelsDiscovered(backend: index, models) }
+                modelsRead = now
+            }
+            proxy.withTable { $0.probeSucceeded(backend: index) }
+            if !wasHealthy {
+                proxy.logger.notice("backend healthy", metadata: ["backend": "\(backend.name)"])
+            }
+            return modelsRead
+        } catch {
+            proxy.withTable { $0.markUnreachable(backend: index, reason: "\(error)") }
+            if wasHealthy {
+                proxy.logger.warning("backend unhealthy", metadata: ["backend": "\(backend.name)", "error": "\(error)"])
+            }
+            return lastModelsRead
+        }
+    }
+}
+
+struct ProbeFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

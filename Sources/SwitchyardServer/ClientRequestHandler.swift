@@ -1,0 +1,351 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// One client connection's request handler. A request passes through these phases:
+/// receive (limits) → inspect (JSON scan) → route (backend table) → forward (pooled upstream
+/// connection) → relay (response parts written and flushed as they arrive) → complete (slot
+/// released at the last byte or at the client's disconnect). Everything runs on the client
+/// channel's event loop, which is also the upstream connection's loop.
+final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegate {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private struct IncomingRequest {
+        var head: HTTPRequestHead
+        var body: ByteBuffer
+        var requestID: String
+        var keepAlive: Bool
+    }
+
+    private struct Exchange {
+        var serial: Int
+        var backend: Int
+        var requestID: String
+        var keepAlive: Bool
+        var responseVersion: HTTPVersion
+        var connection: UpstreamConnection?
+        var responseStarted = false
+    }
+
+    private enum State {
+        case idle
+        case receiving(IncomingRequest)
+        /// A refusal was sent before the body was read; the connection closes once it is flushed.
+        case rejecting
+        case forwarding(Exchange)
+        case closed
+    }
+
+    private let proxy: ProxyState
+    private let timeouts: ClientTimeoutHandler
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var exchangeSerial = 0
+    private var generator = SystemRandomNumberGenerator()
+
+    init(proxy: ProxyState, timeouts: ClientTimeoutHandler) {
+        self.proxy = proxy
+        self.timeouts = timeouts
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: - Receive
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head): receiveHead(head, context: context)
+        case .body(let part): receiveBody(part, context: context)
+        case .end: receiveEnd(context: context)
+        }
+    }
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .idle = state else { return }  // the pipeline handler serialises requests
+        timeouts.headReceived()
+        let requestID = head.headers.first(name: "x-request-id") ?? ProxyHeaders.makeRequestID(using: &generator)
+        let maxBody = proxy.config.limits.maxBodyBytes
+        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        if let declaredLength, declaredLength > maxBody {
+            refuseBeforeBody(Self.bodyTooLarge(maxBody), requestID: requestID, context: context)
+            return
+        }
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            let interim = HTTPResponseHead(version: head.version, status: .continue)
+            context.writeAndFlush(Self.wrapOutboundOut(.head(interim)), promise: nil)
+        }
+        let body = context.channel.allocator.buffer(capacity: min(declaredLength ?? 0, maxBody))
+        state = .receiving(
+            IncomingRequest(head: head, body: body, requestID: requestID, keepAlive: head.isKeepAlive))
+    }
+
+    private func receiveBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
+        guard case .receiving(var request) = state else { return }
+        let maxBody = proxy.config.limits.maxBodyBytes
+        guard request.body.readableBytes + part.readableBytes <= maxBody else {
+            refuseBeforeBody(Self.bodyTooLarge(maxBody), requestID: request.requestID, context: context)
+            return
+        }
+        state = .closed  // drop the reference while appending, so the buffer is not copied on write
+        if request.body.readableBytes == 0 && request.body.capacity == 0 {
+            request.body = part
+        } else {
+            var part = part
+            request.body.writeBuffer(&part)
+        }
+        state = .receiving(request)
+    }
+
+    private func receiveEnd(context: ChannelHandlerContext) {
+        guard case .receiving(let request) = state else { return }
+        timeouts.requestReceived()
+        dispatch(request, context: context)
+    }
+
+    private static func bodyTooLarge(_ limit: Int) -> OpenAIError {
+        OpenAIError(
+            status: 413,
+            message: "The request body exceeds the limit of \(limit) bytes (limits.max_body_bytes).",
+            reason: "body_too_large")
+    }
+
+    // MARK: - Inspect and route
+
+    private func dispatch(_ request: IncomingRequest, context: ChannelHandlerContext) {
+        let path = request.head.uri.prefix { $0 != "?" }
+        let method = request.head.method
+        var model: String?
+        switch (method, path) {
+        case (.GET, "/health"), (.HEAD, "/health"):
+            return answerHealth(request, context: context)
+        case (.GET, "/v1/models"):
+            return answerModels(request, context: context)
+        case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
+            let inspected = request.body.withUnsafeReadableBytes { RequestInspector.inspect($0) }
+            switch inspected {
+            case .failure(let error): return respond(error, to: request, context: context)
+            case .success(let summary): model = summary.model
+            }
+        default:
+            model = request.body.withUnsafeReadableBytes { RequestInspector.model(in: $0) }
+        }
+        switch proxy.withTable({ $0.route(model: model) }) {
+        case .refuse(let error): respond(error, to: request, context: context)
+        case .dispatch(let backend): forward(request, to: backend, context: context)
+        }
+    }
+
+    // MARK: - Forward
+
+    private func forward(_ request: IncomingRequest, to backend: Int, context: ChannelHandlerContext) {
+        exchangeSerial += 1
+        let serial = exchangeSerial
+        let url = proxy.config.backends[backend].url
+        state = .forwarding(
+            Exchange(
+                serial: serial, backend: backend, requestID: request.requestID, keepAlive: request.keepAlive,
+                responseVersion: request.head.version))
+        let upstreamHead = makeUpstreamHead(request, url: url, context: context)
+        let body = request.body
+        proxy.pool(for: context.eventLoop).checkout(backend: backend, url: url) { result in
+            guard case .forwarding(var exchange) = self.state, exchange.serial == serial else {
+                // The client left while we were connecting.
+                if case .success(let connection) = result { connection.channel.close(promise: nil) }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                let name = self.proxy.config.backends[backend].name
+                self.proxy.withTable { $0.markUnreachable(backend: backend, reason: "\(error)") }
+                self.proxy.logger.warning(
+                    "backend unreachable", metadata: ["backend": "\(name)", "error": "\(error)"])
+                self.endExchange(exchange, connectionReusable: false)
+                self.respond(
+                    OpenAIError(
+                        status: 502, message: "Backend \(name) could not be reached: \(error).",
+                        reason: "backend_unreachable", retryAfterSeconds: 1),
+                    to: request, context: context)
+            case .success(let connection):
+                exchange.connection = connection
+                self.state = .forwarding(exchange)
+                connection.handler.delegate = self
+                let channel = connection.channel
+                channel.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
+                if body.readableBytes > 0 {
+                    channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+                }
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                if !context.channel.isWritable {
+                    channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                }
+            }
+        }
+    }
+
+    private func makeUpstreamHead(_ request: IncomingRequest, url: BackendURL, context: ChannelHandlerContext)
+        -> HTTPRequestHead
+    {
+        let client = request.head.headers
+        var headers = HTTPHeaders(
+            ProxyHeaders.forwardable(
+                client.map { ($0.name, $0.value) },
+                alsoDropping: ["host", "content-length", "expect", "x-request-id", "x-forwarded-for"]
+            ).map { ($0.name, $0.value) })
+        headers.add(name: "host", value: url.hostHeader)
+        headers.add(name: "x-request-id", value: request.requestID)
+        if let forwardedFor = ProxyHeaders.forwardedFor(
+            existing: client["x-forwarded-for"], clientAddress: context.channel.remoteAddress?.ipAddress)
+        {
+            headers.add(name: "x-forwarded-for", value: forwardedFor)
+        }
+        if request.body.readableBytes > 0 || [.POST, .PUT, .PATCH].contains(request.head.method) {
+            headers.add(name: "content-length", value: String(request.body.readableBytes))
+        }
+        return HTTPRequestHead(
+            version: .http1_1, method: request.head.method, uri: url.pathPrefix + request.head.uri, headers: headers)
+    }
+
+    // MARK: - Relay (UpstreamResponseDelegate)
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard let context, case .forwarding(var exchange) = state else { return }
+        exchange.responseStarted = true
+        state = .forwarding(exchange)
+        var headers = HTTPHeaders(
+            ProxyHeaders.forwardable(
+                head.headers.map { ($0.name, $0.value) },
+                alsoDropping: ["x-request-id", "x-switchyard-backend"]
+            ).map { ($0.name, $0.value) })
+        headers.add(name: "x-request-id", value: exchange.requestID)
+        headers.add(name: "x-switchyard-backend", value: proxy.config.backends[exchange.backend].name)
+        if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
+        let relayed = HTTPResponseHead(version: exchange.responseVersion, status: head.status, headers: headers)
+        context.writeAndFlush(Self.wrapOutboundOut(.head(relayed)), promise: nil)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard let context, case .forwarding = state else { return }
+        // One flush per part as it arrives: SSE events are never held back or coalesced.
+        context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func upstreamResponseEnd() {
+        guard let context, case .forwarding(let exchange) = state else { return }
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        endExchange(exchange, connectionReusable: true)
+        finishResponse(keepAlive: exchange.keepAlive, written: written, context: context)
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard let context, case .forwarding(let exchange) = state else { return }
+        let name = proxy.config.backends[exchange.backend].name
+        endExchange(exchange, connectionReusable: false)
+        if exchange.responseStarted {
+            // Bytes already went to the client: closing is the only honest signal left.
+            proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
+            state = .closed
+            context.close(promise: nil)
+        } else {
+            let answer = OpenAIError(
+                status: 502, message: "Backend \(name) failed before answering: \(error).",
+                reason: "backend_failed", retryAfterSeconds: 1)
+            respond(answer, requestID: exchange.requestID, keepAlive: exchange.keepAlive, context: context)
+        }
+    }
+
+    /// The single exit from `.forwarding`: releases the backend slot and the upstream connection.
+    private func endExchange(_ exchange: Exchange, connectionReusable: Bool) {
+        state = .closed
+        proxy.withTable { $0.finish(backend: exchange.backend) }
+        guard let connection = exchange.connection else { return }
+        connection.handler.delegate = nil
+        if connectionReusable, let context {
+            proxy.pool(for: context.eventLoop).checkin(backend: exchange.backend, connection)
+        } else {
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    // MARK: - Client connection events
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .forwarding(let exchange) = state {
+            // Closing the upstream connection is how vLLM learns to abort and free the KV cache.
+            endExchange(exchange, connectionReusable: false)
+        }
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .forwarding(let exchange) = state, let channel = exchange.connection?.channel {
+            // Backpressure: stop reading the backend while the client cannot keep up.
+            channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Local answers
+
+    private func answerHealth(_ request: IncomingRequest, context: ChannelHandlerContext) {
+        if proxy.withTable({ $0.anyHealthy }) {
+            writeLocal(status: 200, contentType: nil, body: nil, request: request, context: context)
+        } else {
+            respond(
+                OpenAIError(
+                    status: 503, message: "No backend is reachable.", reason: "no_healthy_backend",
+                    retryAfterSeconds: 2), to: request, context: context)
+        }
+    }
+
+    private func answerModels(_ request: IncomingRequest, context: ChannelHandlerContext) {
+        let json = ModelCatalog.listJSON(proxy.withTable { $0.catalog })
+        writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
+    }
+
+    private func respond(_ error: OpenAIError, to request: IncomingRequest, context: ChannelHandlerContext) {
+        respond(error, requestID: request.requestID, keepAlive: request.keepAlive, context: context)
+    }
+
+    private func respond(_ error: OpenAIError, requestID: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        let body = context.channel.allocator.buffer(string: error.jsonBody)
+        let head = LocalResponse.errorHead(error, bodyLength: body.readableBytes, requestID: requestID, keepAlive: keepAlive)
+        write(head: head, body: body, keepAlive: keepAlive, context: context)
+    }
+
+    private func writeLocal(
+        status: Int, contentType: String?, body: String?, request: IncomingRequest, context: ChannelHandlerContext
+    ) {
+        let buffer = body.map { context.channel.allocator.buffer(string: $0) }
+        let head = LocalResponse.head(
+            status: status, contentType: contentType, contentLength: buffer?.readableBytes ?? 0,
+            requestID: request.requestID, keepAlive: request.keepAlive)
+        write(head: head, body: buffer, keepAlive: request.keepAlive, context: context)
+    }
+
+    private func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
+        context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+        if let body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+        finishResponse(keepAlive: keepAlive, written: written, context: context)
+    }
+
+    /// A refusal sent before the body was read: the connection cannot be reused.
+    private func refuseBeforeBody(_ error: OpenAIError, requestID: String, context: ChannelHandlerContext) {
+        respond(error, requestID: requestID, keepAlive: false, context: context)
+        state = .rejecting
+    }
+
+    private func finishResponse(keepAlive: Bool, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        if keepAlive {
+            state = .idle
+            timeouts.responseFinished()
+        } else {
+            state = .closed
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SwitchyardCore
+
+/// A one-shot HTTP GET for health probes and model discovery: its own connection, closed after
+/// the answer, bounded by a timeout. Not for the data path.
+enum ProbeClient {
+    struct Answer {
+        var status: Int
+        var body: [UInt8]
+    }
+
+    struct TimeoutError: Error, CustomStringConvertible {
+        var description: String { "no answer within the probe timeout" }
+    }
+
+    static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws -> Answer {
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(TimeAmount(timeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                }
+            }
+            .connect(host: url.host, port: url.port).get()
+        let promise = channel.eventLoop.makePromise(of: Answer.self)
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            promise.fail(TimeoutError())
+            channel.close(promise: nil)
+        }
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(AnswerCollector(promise: promise))
+            var headers = HTTPHeaders()
+            headers.add(name: "host", value: url.hostHeader)
+            headers.add(name: "connection", value: "close")
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.pathPrefix + path, headers: headers)
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }.get()
+        defer {
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    private final class AnswerCollector: ChannelInboundHandler {
+        typealias InboundIn = HTTPClientResponsePart
+        let promise: EventLoopPromise<Answer>
+        var answer = Answer(status: 0, body: [])
+
+        init(promise: EventLoopPromise<Answer>) { self.promise = promise }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch Self.unwrapInboundIn(data) {
+            case .head(let head): answer.status = Int(head.status.code)
+            case .body(var buffer): answer.body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            case .end: promise.succeed(answer)
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(UpstreamClosedError())
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            promise.fail(error)
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SwitchyardCore
+
+/// The flags shared by `serve` and `check-config`: a YAML file, then flags over it.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (see config/switchyard.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "Listen address (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Listen port (default 8000; 0 picks a free port).")
+    var port: Int?
+
+    @Option(
+        name: .customLong("backend"),
+        help: "Backend base URL, http://host:port[/prefix]. Repeatable; replaces the file's backends.")
+    var backends: [String] = []
+
+    @Option(
+        name: .customLong("backend-name"),
+        help: "Name of the backend at the same position in the --backend list (default host:port).")
+    var backendNames: [String] = []
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    /// Loads, overrides and validates. Throws a `ValidationError` naming the field.
+    func effectiveConfig(configPath: String? = nil) throws -> SwitchyardConfig {
+        var config = SwitchyardConfig()
+        if let path = configPath ?? self.config {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("config file \(path): cannot be read")
+            }
+            do { config = try ConfigLoader.load(yaml: text) } catch {
+                throw ValidationError("config file \(path): \(error.message)")
+            }
+        }
+        if let host { config.listen.host = host }
+        if let port {
+            guard (0...65535).contains(port) else { throw ValidationError("--port: must be 0-65535, got \(port)") }
+            config.listen.port = port
+        }
+        if backendNames.count > backends.count {
+            throw ValidationError("--backend-name: given \(backendNames.count) times but --backend only \(backends.count)")
+        }
+        if !backends.isEmpty {
+            config.backends = try backends.enumerated().map { index, text in
+                let url: BackendURL
+                do { url = try BackendURL(parsing: text) } catch {
+                    throw ValidationError("--backend \(text): \((error as? ConfigError)?.message ?? "\(error)")")
+                }
+                let name = index < backendNames.count ? backendNames[index] : "\(url.host):\(url.port)"
+                return BackendConfig(name: name, url: url)
+            }
+        }
+        if let logLevel {
+            guard let level = LogLevel(rawValue: logLevel) else {
+                throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
+            }
+            config.logLevel = level
+        }
+        do { try config.validate() } catch { throw ValidationError(error.message) }
+        return config
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardServer
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start simulated replicas and the proxy in front of them, in one process.")
+
+    @Option(help: "Proxy listen port.") var port = 8000
+    @Option(help: "Number of simulated replicas (on free ports).") var replicas = 4
+    @Option(name: .customLong("ttft-ms"), help: "Simulated time to first token, ms.") var ttftMs = 50.0
+    @Option(name: .customLong("itl-ms"), help: "Simulated interval between tokens, ms.") var itlMs = 10.0
+
+    func run() async throws {
+        var simOptions = try SimOptions.parse([])
+        simOptions.replicas = replicas
+        simOptions.ttftMs = ttftMs
+        simOptions.itlMs = itlMs
+        var config = SwitchyardConfig()
+        config.listen.port = port
+        config.logLevel = .notice
+        let logger = LogSetup.bootstrapped(level: config.logLevel, label: "switchyard")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let fleet = try await simOptions.start(group: group, portOverride: 0)
+        config.backends = fleet.enumerated().map { index, replica in
+            BackendConfig(name: "sim-\(index)", url: BackendURL(host: "127.0.0.1", port: replica.port))
+        }
+        try config.validate()
+        let server = ProxyServer(config: config, group: group, logger: logger)
+        let url = "http://\(config.listen.host):\(port)"
+        let model = simOptions.servedModelName
+        print(
+            """
+            Switchyard demo: \(replicas) simulated GLM-4.5V replicas behind \(url)
+              backends: \(fleet.map { "127.0.0.1:\($0.port)" }.joined(separator: ", "))
+
+            Try it:
+              curl -N \(url)/v1/chat/completions -H 'content-type: application/json' \\
+                -d '{"model":"\(model)","messages":[{"role":"user","content":"Hello"}],"max_completion_tokens":16,"stream":true}'
+
+            Load-test it with vLLM's own benchmark client:
+              vllm bench serve --backend openai-chat --base-url \(url) --endpoint /v1/chat/completions \\
+                --model \(model) --tokenizer <any-local-tokenizer> --dataset-name random \\
+                --random-input-len 128 --random-output-len 64 --num-prompts 200 --max-concurrency 16 --ignore-eos
+
+            Ctrl-C stops it (in-flight streams finish first).
+            """)
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [ProxyService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await services.run()
+        for replica in fleet { try await replica.shutdown() }
+        try await group.shutdownGracefully()
+    }
+}

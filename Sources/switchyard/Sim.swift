@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SwitchyardSim
+
+/// Simulator flags named as `vllm serve`'s where one exists.
+struct SimOptions: ParsableArguments {
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port of the first replica (0 picks free ports).") var port = 8001
+    @Option(help: "Number of replicas, on consecutive ports.") var replicas = 1
+    @Option(name: .customLong("served-model-name"), help: "Model id in /v1/models.") var servedModelName = "glm-4.5v"
+    @Option(name: .customLong("model"), help: "Model path reported as `root`.") var modelRoot = "zai-org/GLM-4.5V-FP8"
+    @Option(
+        name: .customLong("max-model-len"),
+        help: "Context length; a comma-separated list gives each replica its own (65536,131072).")
+    var maxModelLen = "65536"
+    @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms.") var ttftMs = 50.0
+    @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms.") var itlMs = 10.0
+    @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
+    @Option(help: "Images accepted per prompt (vLLM's --limit-mm-per-prompt).") var maxImagesPerPrompt = 1
+
+    func start(group: MultiThreadedEventLoopGroup, portOverride: Int? = nil) async throws -> [SimulatedReplica] {
+        let lengths = try maxModelLen.split(separator: ",").map { text -> Int in
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0 else {
+                throw ValidationError("--max-model-len: \"\(text)\" is not a positive number")
+            }
+            return value
+        }
+        guard replicas >= 1 else { throw ValidationError("--replicas: must be at least 1") }
+        guard lengths.count == 1 || lengths.count == replicas else {
+            throw ValidationError("--max-model-len: give one value or one per replica (\(replicas))")
+        }
+        var base = SimReplicaConfiguration()
+        base.host = host
+        base.port = portOverride ?? port
+        base.servedModelName = servedModelName
+        base.modelRoot = modelRoot
+        base.timeToFirstToken = .microseconds(Int64(ttftMs * 1000))
+        base.interTokenInterval = .microseconds(Int64(itlMs * 1000))
+        base.defaultOutputTokens = defaultOutputTokens
+        base.maxImagesPerPrompt = maxImagesPerPrompt
+        return try await SimulatedFleet.start(base, replicas: replicas, group: group) { index, configuration in
+            configuration.maxModelLen = lengths.count == 1 ? lengths[0] : lengths[index]
+        }
+    }
+}
+
+
+struct Sim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run simulated vLLM replicas (OpenAI-compatible, deterministic timing).")
+
+    @OptionGroup var options: SimOptions
+
+    func run() async throws {
+        let logger = LogSetup.bootstrapped(level: .info, label: "switchyard-sim")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let replicas = try await options.start(group: group)
+        for replica in replicas {
+            print("sim replica: http://\(options.host):\(replica.port) (model \(options.servedModelName))")
+        }
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [WaitForShutdown()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+        for replica in replicas { try await replica.shutdown() }
+        try await group.shutdownGracefully()
+    }
+}
+
+/// A service that only waits for SIGTERM/SIGINT.
+struct WaitForShutdown: Service {
+    func run() async throws { try? await gracefulShutdown() }
+}
