@@ -9,12 +9,13 @@ struct BackendMonitor: Sendable {
     let proxy: ProxyState
     let group: any EventLoopGroup
 
-    /// Probes until cancelled.
-    func run() async {
-        var lastModelsRead = [ContinuousClock.Instant?](repeating: nil, count: proxy.config.backends.count)
+    /// Probes every interval until cancelled, continuing from the round `start()` already ran.
+    func run(after firstRound: [ContinuousClock.Instant?]) async {
+        var lastModelsRead = firstRound
         while !Task.isCancelled {
-            lastModelsRead = await probeAll(lastModelsRead: lastModelsRead)
             try? await Task.sleep(for: proxy.config.discovery.healthCheckInterval)
+            guard !Task.isCancelled else { return }
+            lastModelsRead = await probeAll(lastModelsRead: lastModelsRead)
         }
     }
 

@@ -234,9 +234,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     func upstreamResponseEnd() {
         guard let context, case .forwarding(let exchange) = state else { return }
-        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
         endExchange(exchange, connectionReusable: true)
-        finishResponse(keepAlive: exchange.keepAlive, written: written, context: context)
+        writeEnd(keepAlive: exchange.keepAlive, context: context)
     }
 
     func upstreamFailed(_ error: any Error) {
@@ -329,8 +328,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     private func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        let written = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
-        finishResponse(keepAlive: keepAlive, written: written, context: context)
+        writeEnd(keepAlive: keepAlive, context: context)
     }
 
     /// A refusal sent before the body was read: the connection cannot be reused.
@@ -339,13 +337,19 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         state = .rejecting
     }
 
-    private func finishResponse(keepAlive: Bool, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+    /// Ends the response. The state moves first: writing `.end` may re-enter this handler at
+    /// once (the pipelining helper delivers the next request, or a draining server closes the
+    /// connection), and that must find the connection idle, not mid-exchange.
+    private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
         if keepAlive {
             state = .idle
             timeouts.responseFinished()
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             state = .closed
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
     }
 }

@@ -38,7 +38,8 @@ public final class ProxyServer: Sendable {
 
     public func start() async throws {
         let monitor = BackendMonitor(proxy: proxy, group: group)
-        await monitor.probeAll(lastModelsRead: Array(repeating: nil, count: proxy.config.backends.count))
+        let firstRound = await monitor.probeAll(
+            lastModelsRead: Array(repeating: nil, count: proxy.config.backends.count))
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -54,7 +55,7 @@ public final class ProxyServer: Sendable {
             }
             .bind(host: proxy.config.listen.host, port: proxy.config.listen.port).get()
         listener.withLockedValue { $0 = channel }
-        monitorTask.withLockedValue { $0 = Task { await monitor.run() } }
+        monitorTask.withLockedValue { $0 = Task { await monitor.run(after: firstRound) } }
         let healthy = proxy.snapshot.backends.filter(\.healthy).count
         proxy.logger.notice(
             "switchyard listening",

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SwitchyardSim
+import SwitchyardTestSupport
 
 /// Fast timings so tests run in milliseconds.
 func fastConfiguration() -> SimReplicaConfiguration {
@@ -31,16 +32,6 @@ func withReplica<T>(
         try? await group.shutdownGracefully()
         throw error
     }
-}
-
-/// Polls `condition` every 5 ms for up to `timeout`.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
 }
 
 func chatBody(

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SwitchyardSim
+import SwitchyardTestSupport
 import Testing
 
 @Suite struct PlainEndpointTests {
@@ -140,7 +141,7 @@ import Testing
             let usage = try #require(usageChunk["usage"] as? [String: Int])
             #expect(usage == ["prompt_tokens": 4, "completion_tokens": n, "total_tokens": 4 + n])
 
-            #expect(try await eventually { replica.stats.generationsCompleted == 1 })
+            #expect(await eventually { replica.stats.generationsCompleted == 1 })
             #expect(replica.stats.running == 0)
             #expect(replica.stats.generationsStarted == 1)
         }
@@ -282,7 +283,7 @@ import Testing
             let received = try await RawHTTPClient.sendAndHangUp(
                 port: replica.port, request: request, after: "\n\n", group: group)
             #expect(String(decoding: received, as: UTF8.self).contains("data: {"))
-            #expect(try await eventually { replica.stats.generationsAborted == 1 && replica.stats.running == 0 })
+            #expect(await eventually { replica.stats.generationsAborted == 1 && replica.stats.running == 0 })
             #expect(replica.stats.generationsCompleted == 0)
         }
     }
@@ -295,7 +296,7 @@ import Testing
         let request = RawHTTPClient.requestBytes(
             method: "POST", path: "/v1/chat/completions", body: chatBody(stream: true))
         async let received = RawHTTPClient.exchange(port: replica.port, requests: [request], group: group)
-        #expect(try await eventually { replica.stats.running == 1 })
+        #expect(await eventually { replica.stats.running == 1 })
         try await replica.shutdown()
         _ = try await received  // the connection was closed by the replica
         #expect(replica.stats.generationsAborted == 1)

@@ -1,45 +1,49 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import Testing
 
 /// One parsed HTTP/1.1 response.
-struct RawResponse: Sendable {
-    var status: Int
+public struct RawResponse: Sendable {
+    public var status: Int
     /// Header names lowercased.
-    var headers: [(String, String)]
+    public var headers: [(String, String)]
     /// The body; for a chunked response, the concatenated chunks.
-    var body: [UInt8]
+    public var body: [UInt8]
     /// The HTTP chunks of a chunked response, one string each (empty when not chunked).
-    var chunks: [String]
+    public var chunks: [String]
 
-    var bodyString: String { String(decoding: body, as: UTF8.self) }
+    public var bodyString: String { String(decoding: body, as: UTF8.self) }
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first { $0.0 == name.lowercased() }?.1
     }
 
-    func json() throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+    public func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw RawHTTPClient.ParseError(description: "body is not a JSON object: \(bodyString)")
+        }
+        return object
     }
 }
 
 /// A raw HTTP/1.1 client over NIO: writes the request bytes, records every byte the server sends
 /// until it closes the connection (requests default to `connection: close`), then parses the
 /// responses itself, so tests see the exact wire format including chunk boundaries.
-enum RawHTTPClient {
-    static func request(
+public enum RawHTTPClient {
+    public static func request(
         port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
         body: String? = nil, group: any EventLoopGroup
     ) async throws -> RawResponse {
         let bytes = try await exchange(
             port: port, requests: [requestBytes(method: method, path: path, headers: headers, body: body)],
             group: group)
-        let responses = try parseResponses(bytes)
-        return try #require(responses.first)
+        guard let response = try parseResponses(bytes).first else {
+            throw ParseError(description: "the server closed the connection without answering")
+        }
+        return response
     }
 
-    static func requestBytes(
+    public static func requestBytes(
         method: String, path: String, headers: [(String, String)] = [], body: String? = nil, keepAlive: Bool = false
     ) -> String {
         var text = "\(method) \(path) HTTP/1.1\r\nhost: 127.0.0.1\r\n"
@@ -50,7 +54,7 @@ enum RawHTTPClient {
     }
 
     /// Sends `requests` back to back on one connection and returns everything received until close.
-    static func exchange(port: Int, requests: [String], group: any EventLoopGroup) async throws -> [UInt8] {
+    public static func exchange(port: Int, requests: [String], group: any EventLoopGroup) async throws -> [UInt8] {
         let promise = group.next().makePromise(of: [UInt8].self)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -65,7 +69,7 @@ enum RawHTTPClient {
 
     /// Opens a connection, sends one request and closes the connection as soon as `marker`
     /// has been received. Returns the bytes received.
-    static func sendAndHangUp(
+    public static func sendAndHangUp(
         port: Int, request: String, after marker: String, group: any EventLoopGroup
     ) async throws -> [UInt8] {
         let promise = group.next().makePromise(of: [UInt8].self)
@@ -83,11 +87,11 @@ enum RawHTTPClient {
 
     // MARK: Parsing
 
-    struct ParseError: Error, CustomStringConvertible {
-        var description: String
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    static func parseResponses(_ bytes: [UInt8]) throws -> [RawResponse] {
+    public static func parseResponses(_ bytes: [UInt8]) throws -> [RawResponse] {
         var responses: [RawResponse] = []
         var index = 0
         while index < bytes.count {
@@ -126,6 +130,9 @@ enum RawHTTPClient {
             headers.append((name, value))
         }
         var response = RawResponse(status: status, headers: headers, body: [], chunks: [])
+        if (100..<200).contains(status) || status == 204 || status == 304 {
+            return (response, index)  // no body by definition
+        }
         if let length = response.header("content-length").flatMap(Int.init) {
             guard index + length <= bytes.count else { throw ParseError(description: "short body") }
             response.body = Array(bytes[index..<index + length])
@@ -153,7 +160,7 @@ enum RawHTTPClient {
     }
 
     /// The SSE events of a stream body: the text after `data: ` of each event.
-    static func events(_ body: String) -> [String] {
+    public static func events(_ body: String) -> [String] {
         body.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { event in
             event.hasPrefix("data: ") ? String(event.dropFirst(6)) : event
         }
