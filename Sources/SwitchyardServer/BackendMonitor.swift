@@ -37,7 +37,8 @@ struct BackendMonitor: Sendable {
         let discovery = proxy.config.discovery
         let wasHealthy = proxy.withTable { $0.backends[index].healthy }
         do {
-            let health = try await ProbeClient.get(backend.url, path: "/health", timeout: discovery.probeTimeout, group: group)
+            let health = try await ProbeClient.get(
+                backend.url, path: "/health", timeout: discovery.probeTimeout, group: group)
             guard health.status == 200 else { throw ProbeFailure("GET /health answered \(health.status)") }
             var modelsRead = lastModelsRead
             let now = ContinuousClock.now
@@ -57,7 +58,8 @@ struct BackendMonitor: Sendable {
         } catch {
             proxy.withTable { $0.markUnreachable(backend: index, reason: "\(error)") }
             if wasHealthy {
-                proxy.logger.warning("backend unhealthy", metadata: ["backend": "\(backend.name)", "error": "\(error)"])
+                proxy.logger.warning(
+                    "backend unhealthy", metadata: ["backend": "\(backend.name)", "error": "\(error)"])
             }
             return lastModelsRead
         }

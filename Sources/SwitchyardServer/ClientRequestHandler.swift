@@ -311,7 +311,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     private func respond(_ error: OpenAIError, requestID: String, keepAlive: Bool, context: ChannelHandlerContext) {
         let body = context.channel.allocator.buffer(string: error.jsonBody)
-        let head = LocalResponse.errorHead(error, bodyLength: body.readableBytes, requestID: requestID, keepAlive: keepAlive)
+        let head = LocalResponse.errorHead(
+            error, bodyLength: body.readableBytes, requestID: requestID, keepAlive: keepAlive)
         write(head: head, body: body, keepAlive: keepAlive, context: context)
     }
 

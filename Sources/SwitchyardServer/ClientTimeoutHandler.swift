@@ -64,9 +64,15 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
         switch next {
         case .idle: (delay, onExpiry) = (limits.idleTimeout, { $0.close(promise: nil) })
         case .readingHead:
-            (delay, onExpiry) = (limits.headerTimeout, { [weak self] in self?.timedOut($0, what: "request head", limit: self?.limits.headerTimeout) })
+            (delay, onExpiry) = (
+                limits.headerTimeout,
+                { [weak self] in self?.timedOut($0, what: "request head", limit: self?.limits.headerTimeout) }
+            )
         case .readingBody:
-            (delay, onExpiry) = (limits.bodyTimeout, { [weak self] in self?.timedOut($0, what: "request body", limit: self?.limits.bodyTimeout) })
+            (delay, onExpiry) = (
+                limits.bodyTimeout,
+                { [weak self] in self?.timedOut($0, what: "request body", limit: self?.limits.bodyTimeout) }
+            )
         case .processing: return
         }
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { onExpiry(context) }
@@ -80,6 +86,8 @@ final class ClientTimeoutHandler: ChannelDuplexHandler {
             status: 408, message: "The \(what) did not arrive within \(seconds).", reason: "client_timeout")
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString(LocalResponse.rawHTTP(error))
-        context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 }

@@ -15,7 +15,9 @@ enum ProbeClient {
         var description: String { "no answer within the probe timeout" }
     }
 
-    static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws -> Answer {
+    static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws
+        -> Answer
+    {
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(timeout))

@@ -50,7 +50,9 @@ public final class ProxyServer: Sendable {
                     try Self.configureClientPipeline(channel, proxy: proxy)
                     let id = ObjectIdentifier(channel)
                     connections.withLockedValue { $0[id] = channel }
-                    channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
+                    channel.closeFuture.whenComplete { _ in
+                        _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+                    }
                 }
             }
             .bind(host: proxy.config.listen.host, port: proxy.config.listen.port).get()
@@ -100,7 +102,8 @@ public final class ProxyServer: Sendable {
         }
         let remaining = connections.withLockedValue { Array($0.values) }
         if !remaining.isEmpty {
-            proxy.logger.warning("grace period over, closing connections", metadata: ["connections": "\(remaining.count)"])
+            proxy.logger.warning(
+                "grace period over, closing connections", metadata: ["connections": "\(remaining.count)"])
         }
         for channel in remaining { try? await channel.close() }
         for pool in proxy.allPools {

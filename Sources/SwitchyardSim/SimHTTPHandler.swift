@@ -182,7 +182,9 @@ struct Responder {
     func methodNotAllowed(allow: String) {
         var extra = HTTPHeaders()
         extra.add(name: "allow", value: allow)
-        send(.methodNotAllowed, contentType: "application/json", body: SimResponses.methodNotAllowed, extraHeaders: extra)
+        send(
+            .methodNotAllowed, contentType: "application/json", body: SimResponses.methodNotAllowed, extraHeaders: extra
+        )
     }
 
     /// Starts a chunked SSE response (Starlette adds the charset to text/* media types).

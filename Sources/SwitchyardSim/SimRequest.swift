@@ -135,7 +135,8 @@ enum SimRequestParser {
         // false/null means false. The sim reproduces that (contract §3).
         let includeUsage: Bool
         if let streamOptions {
-            includeUsage = streamOptions.keys.contains("include_usage")
+            includeUsage =
+                streamOptions.keys.contains("include_usage")
                 ? (streamOptions["include_usage"] as? Bool) ?? false
                 : true
         } else {

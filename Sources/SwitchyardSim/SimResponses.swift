@@ -68,7 +68,8 @@ enum SimResponses {
 
     /// The whole answer of a non-streaming request.
     static func completeBody(_ stream: SimStreamIdentity, text: String, prompt: Int, completion: Int) -> String {
-        let head = "{\"id\":\(JSONString.quoted(stream.id)),\"object\":\"\(stream.endpoint.completeObject)\","
+        let head =
+            "{\"id\":\(JSONString.quoted(stream.id)),\"object\":\"\(stream.endpoint.completeObject)\","
             + "\"created\":\(stream.created),\"model\":\(JSONString.quoted(stream.model)),"
         switch stream.endpoint {
         case .chatCompletions:

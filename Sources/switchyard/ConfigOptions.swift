@@ -26,30 +26,31 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
-    /// Loads, overrides and validates. Throws a `ValidationError` naming the field.
+    /// Loads, overrides and validates. Throws a `ConfigurationFailure` naming the field.
     func effectiveConfig(configPath: String? = nil) throws -> SwitchyardConfig {
         var config = SwitchyardConfig()
         if let path = configPath ?? self.config {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("config file \(path): cannot be read")
+                throw ConfigurationFailure("config file \(path): cannot be read")
             }
             do { config = try ConfigLoader.load(yaml: text) } catch {
-                throw ValidationError("config file \(path): \(error.message)")
+                throw ConfigurationFailure("config file \(path): \(error.message)")
             }
         }
         if let host { config.listen.host = host }
         if let port {
-            guard (0...65535).contains(port) else { throw ValidationError("--port: must be 0-65535, got \(port)") }
+            guard (0...65535).contains(port) else { throw ConfigurationFailure("--port: must be 0-65535, got \(port)") }
             config.listen.port = port
         }
         if backendNames.count > backends.count {
-            throw ValidationError("--backend-name: given \(backendNames.count) times but --backend only \(backends.count)")
+            throw ConfigurationFailure(
+                "--backend-name: given \(backendNames.count) times but --backend only \(backends.count)")
         }
         if !backends.isEmpty {
             config.backends = try backends.enumerated().map { index, text in
                 let url: BackendURL
                 do { url = try BackendURL(parsing: text) } catch {
-                    throw ValidationError("--backend \(text): \((error as? ConfigError)?.message ?? "\(error)")")
+                    throw ConfigurationFailure("--backend \(text): \((error as? ConfigError)?.message ?? "\(error)")")
                 }
                 let name = index < backendNames.count ? backendNames[index] : "\(url.host):\(url.port)"
                 return BackendConfig(name: name, url: url)
@@ -57,11 +58,18 @@ struct ConfigOptions: ParsableArguments {
         }
         if let logLevel {
             guard let level = LogLevel(rawValue: logLevel) else {
-                throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
+                throw ConfigurationFailure("--log-level: unknown level \"\(logLevel)\"")
             }
             config.logLevel = level
         }
-        do { try config.validate() } catch { throw ValidationError(error.message) }
+        do { try config.validate() } catch { throw ConfigurationFailure(error.message) }
         return config
     }
+}
+
+/// A configuration problem: printed as `Error: field: what is wrong`, exit status 1, before any
+/// socket is bound.
+struct ConfigurationFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -24,13 +24,13 @@ struct SimOptions: ParsableArguments {
     func start(group: MultiThreadedEventLoopGroup, portOverride: Int? = nil) async throws -> [SimulatedReplica] {
         let lengths = try maxModelLen.split(separator: ",").map { text -> Int in
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0 else {
-                throw ValidationError("--max-model-len: \"\(text)\" is not a positive number")
+                throw ConfigurationFailure("--max-model-len: \"\(text)\" is not a positive number")
             }
             return value
         }
-        guard replicas >= 1 else { throw ValidationError("--replicas: must be at least 1") }
+        guard replicas >= 1 else { throw ConfigurationFailure("--replicas: must be at least 1") }
         guard lengths.count == 1 || lengths.count == replicas else {
-            throw ValidationError("--max-model-len: give one value or one per replica (\(replicas))")
+            throw ConfigurationFailure("--max-model-len: give one value or one per replica (\(replicas))")
         }
         var base = SimReplicaConfiguration()
         base.host = host
@@ -46,7 +46,6 @@ struct SimOptions: ParsableArguments {
         }
     }
 }
-
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -62,7 +62,10 @@ import Testing
         try await withProxy(replicas: 3, sim: sim) { proxy in
             let backends = try await withThrowingTaskGroup(of: String?.self) { group in
                 for _ in 0..<3 {
-                    group.addTask { try await proxy.post("/v1/chat/completions", chatRequest(maxTokens: 20)).header("x-switchyard-backend") }
+                    group.addTask {
+                        try await proxy.post("/v1/chat/completions", chatRequest(maxTokens: 20)).header(
+                            "x-switchyard-backend")
+                    }
                 }
                 return try await group.reduce(into: [String?]()) { $0.append($1) }
             }

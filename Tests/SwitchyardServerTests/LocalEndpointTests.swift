@@ -6,11 +6,14 @@ import Testing
 /// What the proxy answers itself: the model union, health, and refusals.
 @Suite struct LocalEndpointTests {
     @Test func modelsAreTheUnionOfTheBackendsCards() async throws {
-        try await withProxy(replicas: 3, customizeSim: { index, sim in
-            sim.servedModelName = index == 2 ? "glm-4.6v" : "glm-4.5v"
-            sim.modelRoot = index == 2 ? "zai-org/GLM-4.6V-FP8" : "zai-org/GLM-4.5V-FP8"
-            sim.maxModelLen = index == 2 ? 131072 : 65536
-        }) { proxy in
+        try await withProxy(
+            replicas: 3,
+            customizeSim: { index, sim in
+                sim.servedModelName = index == 2 ? "glm-4.6v" : "glm-4.5v"
+                sim.modelRoot = index == 2 ? "zai-org/GLM-4.6V-FP8" : "zai-org/GLM-4.5V-FP8"
+                sim.maxModelLen = index == 2 ? 131072 : 65536
+            }
+        ) { proxy in
             let response = try await proxy.request("GET", "/v1/models")
             #expect(response.status == 200)
             #expect(response.header("content-type") == "application/json")
@@ -97,7 +100,8 @@ import Testing
 
     @Test func oversizedHeadersGet431() async throws {
         try await withProxy(configure: { $0.limits.maxHeaderBytes = 4096 }) { proxy in
-            let response = try await proxy.request("GET", "/v1/models", headers: [("x-big", String(repeating: "h", count: 5000))])
+            let response = try await proxy.request(
+                "GET", "/v1/models", headers: [("x-big", String(repeating: "h", count: 5000))])
             #expect(response.status == 431)
             #expect(response.header("x-switchyard-reason") == "headers_too_large")
             #expect(try await proxy.request("GET", "/v1/models", headers: [("x-ok", "fine")]).status == 200)

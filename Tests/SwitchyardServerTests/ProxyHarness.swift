@@ -90,7 +90,8 @@ func chatRequest(
     model: String = "glm-4.5v", text: String = "Describe this.", maxTokens: Int = 4, stream: Bool = true,
     includeUsage: Bool = true
 ) -> String {
-    var body = "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\(text)\"}]}]"
+    var body =
+        "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\(text)\"}]}]"
     body += ",\"max_completion_tokens\":\(maxTokens),\"stream\":\(stream)"
     if stream && includeUsage { body += ",\"stream_options\":{\"include_usage\":true}" }
     return body + "}"

@@ -73,9 +73,12 @@ import Testing
     }
 
     @Test func otherPathsArePassedThroughToABackendServingTheModel() async throws {
-        try await withProxy(replicas: 2, customizeSim: { index, sim in
-            sim.servedModelName = index == 0 ? "glm-4.5v" : "glm-4.6v"
-        }) { proxy in
+        try await withProxy(
+            replicas: 2,
+            customizeSim: { index, sim in
+                sim.servedModelName = index == 0 ? "glm-4.5v" : "glm-4.6v"
+            }
+        ) { proxy in
             for _ in 0..<4 {
                 let tokenize = try await proxy.post("/tokenize", "{\"model\":\"glm-4.6v\",\"prompt\":\"hello there\"}")
                 #expect(tokenize.status == 200)

@@ -42,7 +42,8 @@ func chatBody(
     for _ in 0..<images {
         parts.append("{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpeg;base64,AAAA\"}}")
     }
-    var body = "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":[\(parts.joined(separator: ","))]}]"
+    var body =
+        "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":[\(parts.joined(separator: ","))]}]"
     if let maxTokens { body += ",\"max_completion_tokens\":\(maxTokens)" }
     body += ",\"stream\":\(stream)"
     return body + extra + "}"

@@ -46,7 +46,8 @@ import Testing
             #expect(wrongMethod.status == 405)
             #expect(wrongMethod.bodyString == #"{"detail":"Method Not Allowed"}"#)
 
-            let getChat = try await RawHTTPClient.request(port: replica.port, path: "/v1/chat/completions", group: group)
+            let getChat = try await RawHTTPClient.request(
+                port: replica.port, path: "/v1/chat/completions", group: group)
             #expect(getChat.status == 405)
             #expect(replica.stats.requestsReceived == 5)
             #expect(replica.stats.generationsStarted == 0)
@@ -60,7 +61,8 @@ import Testing
                 port: replica.port, method: "POST", path: "/tokenize",
                 body: #"{"model":"glm-4.5v","prompt":"Hello world!"}"#, group: group)
             #expect(text.status == 200)
-            #expect(text.bodyString == #"{"count":3,"max_model_len":65536,"tokens":[1000,1001,1002],"token_strs":null}"#)
+            #expect(
+                text.bodyString == #"{"count":3,"max_model_len":65536,"tokens":[1000,1001,1002],"token_strs":null}"#)
 
             // "Describe this." is 14 bytes → 4 tokens, plus 1000 for the image.
             let chat = try await RawHTTPClient.request(
@@ -166,16 +168,20 @@ import Testing
         try await withReplica { replica, group in
             let response = try await RawHTTPClient.request(
                 port: replica.port, method: "POST", path: "/v1/completions",
-                body: #"{"model":"glm-4.5v","prompt":"Once upon","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}"#,
+                body:
+                    #"{"model":"glm-4.5v","prompt":"Once upon","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}"#,
                 group: group)
             #expect(response.status == 200)
             #expect(response.chunks.count == 3 + 2)
             let events = RawHTTPClient.events(response.bodyString)
             #expect(events[0].hasPrefix(#"{"id":"cmpl-"#))
             #expect(events[0].contains(#""object":"text_completion""#))
-            #expect(events[0].contains(#""choices":[{"index":0,"text":"Hello","logprobs":null,"finish_reason":null,"stop_reason":null}]"#))
+            #expect(
+                events[0].contains(
+                    #""choices":[{"index":0,"text":"Hello","logprobs":null,"finish_reason":null,"stop_reason":null}]"#))
             #expect(events[2].contains(#""finish_reason":"length","stop_reason":null}]"#))
-            #expect(events[3].contains(#""choices":[],"usage":{"prompt_tokens":3,"total_tokens":6,"completion_tokens":3}"#))
+            #expect(
+                events[3].contains(#""choices":[],"usage":{"prompt_tokens":3,"total_tokens":6,"completion_tokens":3}"#))
             #expect(events[4] == "[DONE]")
         }
     }
@@ -222,10 +228,14 @@ import Testing
 }
 
 @Suite struct ErrorTests {
-    private func post(_ body: String, path: String = "/v1/chat/completions", configuration: SimReplicaConfiguration = fastConfiguration()) async throws -> RawResponse {
+    private func post(
+        _ body: String, path: String = "/v1/chat/completions",
+        configuration: SimReplicaConfiguration = fastConfiguration()
+    ) async throws -> RawResponse {
         try await withReplica(configuration) { replica, group in
             let response = try await RawHTTPClient.request(
-                port: replica.port, method: "POST", path: path, headers: [("x-request-id", "r-1")], body: body, group: group)
+                port: replica.port, method: "POST", path: path, headers: [("x-request-id", "r-1")], body: body,
+                group: group)
             #expect(replica.stats.generationsStarted == 0)
             return response
         }
@@ -237,7 +247,8 @@ import Testing
         #expect(response.header("x-request-id") == "r-1")
         #expect(
             response.bodyString
-                == #"{"error":{"message":"The model `gpt-4` does not exist.","type":"NotFoundError","param":"model","code":404}}"#)
+                == #"{"error":{"message":"The model `gpt-4` does not exist.","type":"NotFoundError","param":"model","code":404}}"#
+        )
     }
 
     @Test func invalidJSONIs400() async throws {
@@ -255,7 +266,8 @@ import Testing
         #expect(response.status == 400)
         #expect(
             response.bodyString
-                == #"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 2049 tokens (1004 in the messages, 1045 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}}"#)
+                == #"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 2049 tokens (1004 in the messages, 1045 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}}"#
+        )
     }
 
     @Test func priorityIsRefused() async throws {

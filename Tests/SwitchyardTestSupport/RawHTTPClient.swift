@@ -141,7 +141,9 @@ public enum RawHTTPClient {
         if response.header("transfer-encoding")?.lowercased() == "chunked" {
             while true {
                 let (sizeLine, next) = try line(bytes, from: index)
-                guard let size = Int(sizeLine, radix: 16) else { throw ParseError(description: "chunk size \(sizeLine)") }
+                guard let size = Int(sizeLine, radix: 16) else {
+                    throw ParseError(description: "chunk size \(sizeLine)")
+                }
                 index = next
                 if size == 0 {
                     let (_, afterTrailer) = try line(bytes, from: index)
@@ -199,7 +201,8 @@ private final class CollectingHandler: ChannelInboundHandler {
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle) {
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<start + needle.count].elementsEqual(needle) {
             return true
         }
         return false

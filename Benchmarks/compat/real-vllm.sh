@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Compatibility with real, unmodified vLLM: two vLLM 0.32 CPU servers (tiny random Llama)
+# behind Switchyard, then
+#   1. unmodified `vllm bench serve --backend openai-chat` through Switchyard (random dataset,
+#      64 prompts, concurrency 8) — must report 0 failed requests;
+#   2. a streaming chat completion with the `openai` Python client through Switchyard;
+#   3. vLLM's own error bodies (unknown model, context overflow) and /tokenize, direct vs
+#      through Switchyard;
+#   4. both replicas received traffic (their own vllm:request_success_total).
+# Self-contained: installs vLLM's CPU build on first use (shared/tools/real-vllm/setup.sh).
+# Usage: Benchmarks/compat/real-vllm.sh [NUM_PROMPTS]   Output also saved in Benchmarks/out/.
+source "$(dirname "$0")/../lib/common.sh"
+NUM_PROMPTS=${1:-64}
+OUT="$REPO/Benchmarks/out"; mkdir -p "$OUT"
+LOG="$OUT/real-vllm-$(date -u +%Y%m%dT%H%M%SZ).log"
+exec > >(tee "$LOG") 2>&1
+
+ensure_real_vllm
+BIN=$(switchyard_bin)
+VLLM="$REAL_VLLM_DIR/venv/bin/vllm"
+PY="$REAL_VLLM_DIR/venv/bin/python"
+A=$(free_port); B=$(free_port); P=$(free_port)
+
+echo "== $(date -u +%FT%TZ) on $(machine_line)"
+echo "== starting vLLM on :$A (core 0) and :$B (core 1)"
+TTL=1500 REAL_VLLM_DIR=$REAL_VLLM_DIR bash "$SHARED/tools/real-vllm/serve.sh" "$A" 0 --enforce-eager > "$OUT/vllm-a.log" 2>&1 &
+PIDS+=($!)
+TTL=1500 REAL_VLLM_DIR=$REAL_VLLM_DIR bash "$SHARED/tools/real-vllm/serve.sh" "$B" 1 --enforce-eager > "$OUT/vllm-b.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$A/health" 300
+wait_http "http://127.0.0.1:$B/health" 300
+
+echo "== starting Switchyard on :$P"
+"$BIN" serve --port "$P" --backend "http://127.0.0.1:$A" --backend-name vllm-a \
+  --backend "http://127.0.0.1:$B" --backend-name vllm-b --log-level notice > "$OUT/switchyard-compat.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$P/health" 30
+
+failures=0
+check() {  # check NAME CONDITION-EXIT-STATUS
+  if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+
+echo "== /v1/models through Switchyard"
+curl -fsS "http://127.0.0.1:$P/v1/models" | tee "$OUT/models.json"; echo
+"$PY" - "$OUT/models.json" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))["data"][0]
+assert card["id"] == "tiny-llama" and card["root"] and card["max_model_len"] == 2048, card
+PY
+check "models union keeps id, root, max_model_len" $?
+
+echo "== vllm bench serve through Switchyard ($NUM_PROMPTS prompts, concurrency 8)"
+"$VLLM" bench serve --backend openai-chat --base-url "http://127.0.0.1:$P" \
+  --endpoint /v1/chat/completions --model tiny-llama --tokenizer "$REAL_VLLM_DIR/tiny-llama" \
+  --dataset-name random --random-input-len 128 --random-output-len 128 \
+  --num-prompts "$NUM_PROMPTS" --max-concurrency 8 --ignore-eos --seed 1 \
+  --save-result --result-dir "$OUT" --result-filename bench-through-switchyard.json 2>&1 \
+  | grep -vE "it/s\]|Triton"
+"$PY" - "$OUT/bench-through-switchyard.json" "$NUM_PROMPTS" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"completed={r['completed']} failed={r['failed']}")
+assert r["failed"] == 0 and r["completed"] == int(sys.argv[2]), r
+PY
+check "vllm bench serve: every request succeeded" $?
+
+echo "== openai client, streaming, through Switchyard"
+"$PY" - "$P" <<'PY'
+import sys
+from openai import OpenAI
+client = OpenAI(base_url=f"http://127.0.0.1:{sys.argv[1]}/v1", api_key="unused")
+stream = client.chat.completions.create(
+    model="tiny-llama", messages=[{"role": "user", "content": "Say hello"}],
+    max_tokens=16, stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+chunks, usage = 0, None
+for event in stream:
+    if event.choices:
+        chunks += 1
+    if event.usage:
+        usage = event.usage
+print(f"content chunks={chunks} usage={usage}")
+assert chunks >= 2 and usage is not None and usage.completion_tokens == 16
+PY
+check "openai client streams through Switchyard with usage" $?
+
+echo "== vLLM's own errors: direct vs through Switchyard"
+body_unknown='{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}'
+direct=$(curl -sS "http://127.0.0.1:$A/v1/chat/completions" -H 'content-type: application/json' -d "$body_unknown")
+proxied=$(curl -sS "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_unknown")
+echo "direct:  $direct"; echo "proxied: $proxied"
+"$PY" -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); assert a['error']['message']==b['error']['message'] and a['error']['type']==b['error']['type'] and a['error']['code']==b['error']['code']==404, (a,b)" "$direct" "$proxied"
+check "unknown model: same 404 message and type as vLLM" $?
+
+body_long='{"model":"tiny-llama","messages":[{"role":"user","content":"hi"}],"max_tokens":4000}'
+status=$(curl -sS -o "$OUT/overflow.json" -w '%{http_code}' "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_long")
+echo "context overflow through Switchyard: HTTP $status $(cat "$OUT/overflow.json")"
+[ "$status" = 400 ] && grep -qiE 'context length|maximum model length|max_model_len' "$OUT/overflow.json"
+check "context overflow: vLLM's 400 passes through" $?
+
+tok=$(curl -sS "http://127.0.0.1:$P/tokenize" -H 'content-type: application/json' -d '{"model":"tiny-llama","prompt":"hello world"}')
+echo "tokenize through Switchyard: $tok"
+"$PY" -c "import json,sys; r=json.loads(sys.argv[1]); assert r['count']>0 and r['max_model_len']==2048" "$tok"
+check "/tokenize passes through" $?
+
+echo "== traffic per replica (their own vllm:request_success_total)"
+for port in "$A" "$B"; do
+  n=$(curl -sS "http://127.0.0.1:$port/metrics" | awk '/^vllm:request_success_total/ {s += $NF} END {print s + 0}')
+  echo "replica :$port served $n requests"
+  [ "${n%.*}" -gt 0 ]
+  check "replica :$port received traffic" $?
+done
+
+echo "== $failures failed checks"
+exit $(( failures > 0 ))
