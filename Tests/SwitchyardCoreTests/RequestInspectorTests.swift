@@ -118,6 +118,18 @@ struct RequestInspectorExtractionTests {
             label: "null max_completion_tokens falls back to max_tokens",
             body: #"{"max_completion_tokens":null,"max_tokens":100}"#, expected: RequestSummary(outputBudget: 100)),
         SummaryCase(label: "fractional max_tokens ignored", body: #"{"max_tokens":1.5}"#, expected: RequestSummary()),
+        SummaryCase(
+            label: "integral float max_tokens counts, as in pydantic's lax mode", body: #"{"max_tokens":100.0}"#,
+            expected: RequestSummary(outputBudget: 100)),
+        SummaryCase(
+            label: "exponent max_completion_tokens counts", body: #"{"max_completion_tokens":1e3}"#,
+            expected: RequestSummary(outputBudget: 1000)),
+        SummaryCase(
+            label: "a UTF-8 byte order mark is tolerated", body: "\u{FEFF}{\"model\":\"m\"}",
+            expected: RequestSummary(model: "m")),
+        SummaryCase(
+            label: "4-byte UTF-8 in a skipped string", body: "{\"prompt\":\"😀 𝄞 ü 模型\",\"model\":\"m\"}",
+            expected: RequestSummary(model: "m")),
         SummaryCase(label: "string max_tokens ignored", body: #"{"max_tokens":"100"}"#, expected: RequestSummary()),
         SummaryCase(label: "zero max_tokens", body: #"{"max_tokens":0}"#, expected: RequestSummary(outputBudget: 0)),
         SummaryCase(
@@ -279,7 +291,13 @@ struct RequestInspectorInvalidTests {
         InvalidCase("top-level string", #""model""#),
         InvalidCase("top-level number", "42"),
         InvalidCase("top-level null", "null"),
-        InvalidCase("byte order mark", "\u{FEFF}{}"),
+        InvalidCase("byte order mark before an array", "\u{FEFF}[]"),
+        InvalidCase("invalid UTF-8: lone continuation byte", bytes: Array(#"{"prompt":""#.utf8) + [0x80] + Array(#""}"#.utf8)),
+        InvalidCase("invalid UTF-8: overlong '/'", bytes: Array(#"{"prompt":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)),
+        InvalidCase("invalid UTF-8: surrogate", bytes: Array(#"{"prompt":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)),
+        InvalidCase("invalid UTF-8: past U+10FFFF", bytes: Array(#"{"prompt":""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8)),
+        InvalidCase("invalid UTF-8: truncated sequence", bytes: Array(#"{"prompt":""#.utf8) + [0xE6, 0xA8] + Array(#""}"#.utf8)),
+        InvalidCase("invalid UTF-8: 0xFF", bytes: Array(#"{"prompt":""#.utf8) + [0xFF] + Array(#""}"#.utf8)),
         InvalidCase("comment", "{} // c"),
         InvalidCase("non-breaking space as whitespace", "{\u{A0}}"),
         InvalidCase("unclosed array", #"{"stop":["a""#),

@@ -30,6 +30,9 @@ public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
         }
         while path.hasSuffix("/") { path.removeLast() }
 
+        if authority.contains("@") {
+            throw ConfigError("must not contain user credentials, got \"\(text)\"")
+        }
         var host = Substring(authority)
         var port = 80
         if host.hasPrefix("[") {  // [IPv6]:port
@@ -38,24 +41,37 @@ public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
             }
             let after = host[host.index(after: close)...]
             host = host[host.index(after: host.startIndex)..<close]
+            guard !host.isEmpty else { throw ConfigError("has no host, got \"\(text)\"") }
+            guard !host.contains("%") else {
+                throw ConfigError("IPv6 zone identifiers are not supported, got \"\(text)\"")
+            }
+            guard host.contains(":"), host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                throw ConfigError("has an invalid IPv6 address, got \"\(text)\"")
+            }
             if !after.isEmpty {
                 guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else {
                     throw ConfigError("has an invalid port, got \"\(text)\"")
                 }
                 port = p
             }
-        } else if let colon = host.lastIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]) else {
-                throw ConfigError("has an invalid port, got \"\(text)\"")
+        } else {
+            if let colon = host.firstIndex(of: ":") {
+                guard let p = Int(host[host.index(after: colon)...]) else {
+                    throw ConfigError("has an invalid port (IPv6 addresses go in brackets), got \"\(text)\"")
+                }
+                port = p
+                host = host[..<colon]
             }
-            port = p
-            host = host[..<colon]
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }) else {
+                throw ConfigError("has an invalid host name, got \"\(text)\"")
+            }
         }
         guard !host.isEmpty else { throw ConfigError("has no host, got \"\(text)\"") }
         guard (1...65535).contains(port) else {
             throw ConfigError("port must be 1-65535, got \(port)")
         }
-        self.init(host: String(host), port: port, pathPrefix: path)
+        // Host names are case-insensitive: one spelling, so duplicates are found.
+        self.init(host: host.lowercased(), port: port, pathPrefix: path)
     }
 
     /// The value for a `Host` header sent to this backend.

@@ -12,7 +12,7 @@ public enum ConfigLoader {
             throw ConfigError("the file is not valid YAML: \(error)")
         }
         var config = SwitchyardConfig()
-        guard let root else { return config }  // an empty file means all defaults
+        guard let root, !root.isNull else { return config }  // an empty file means all defaults
         let top = try Fields(root, path: "")
         try top.allow(["listen", "backends", "limits", "upstream", "discovery", "shutdown", "log_level"])
 
@@ -104,10 +104,7 @@ private struct Fields {
     }
 
     private func node(_ key: String) -> Node? {
-        guard let value = entries.first(where: { $0.key == key })?.value else { return nil }
-        if case .scalar(let s) = value, s.tag == Tag(.null) || (s.string == "" && s.style == .plain) {
-            return nil
-        }
+        guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
         return value
     }
 
@@ -157,5 +154,13 @@ private struct Fields {
         guard let value = node(key) else { return nil }
         guard case .sequence(let seq) = value else { throw ConfigError("\(name(key)): must be a list") }
         return Array(seq)
+    }
+}
+
+extension Node {
+    /// `~`, `null` or nothing at all: YAML's null, which the config treats as "not set".
+    fileprivate var isNull: Bool {
+        guard case .scalar = self else { return false }
+        return tag.rawValue == "tag:yaml.org,2002:null"
     }
 }

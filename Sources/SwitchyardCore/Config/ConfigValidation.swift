@@ -44,13 +44,13 @@ extension SwitchyardConfig {
     public func renderYAML() -> String {
         var lines = [
             "listen:",
-            "  host: \(listen.host)",
+            "  host: \(YAMLString.quoted(listen.host))",
             "  port: \(listen.port)",
             "backends:",
         ]
         for backend in backends {
-            lines.append("  - name: \(JSONString.quoted(backend.name))")
-            lines.append("    url: \(backend.url)")
+            lines.append("  - name: \(YAMLString.quoted(backend.name))")
+            lines.append("    url: \(YAMLString.quoted(backend.url.description))")
         }
         lines += [
             "limits:",
@@ -72,5 +72,25 @@ extension SwitchyardConfig {
             "log_level: \(logLevel.rawValue)",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// YAML double-quoted scalars: everything but printable characters is escaped, so any string
+/// reads back unchanged (YAML forbids raw C0/C1 controls and folds some line breaks).
+enum YAMLString {
+    static func quoted(_ string: String) -> String {
+        var out = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case let s
+            where s.value < 0x20 || (0x7F...0x9F).contains(s.value) || [0x2028, 0x2029, 0xFEFF].contains(s.value):
+                let hex = String(s.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

@@ -32,6 +32,8 @@ public struct JSONScanner: ~Copyable {
     public mutating func scanObject(
         decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void
     ) throws(SyntaxError) {
+        // A UTF-8 byte order mark is tolerated, as Python's json.loads on bytes does.
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { index = 3 }
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else { throw error("a JSON object") }
         var path: [String]? = []
@@ -195,8 +197,8 @@ public struct JSONScanner: ~Copyable {
         return index - start
     }
 
-    /// The hot loop for base64 images: one table lookup per byte until a quote, a backslash
-    /// or a control character (invalid in JSON strings) shows up.
+    /// The hot loop for base64 images: one table lookup per byte until a quote, a backslash,
+    /// a control character (invalid in JSON strings) or a non-ASCII byte (validated as UTF-8).
     private mutating func skipString() throws(SyntaxError) {
         index += 1  // opening quote
         while true {
@@ -208,10 +210,36 @@ public struct JSONScanner: ~Copyable {
                 return
             case UInt8(ascii: "\\"):
                 try skipEscape()
+            case 0x80...:
+                try skipUTF8Sequence()
             default:
                 throw error("no raw control characters in a string")
             }
         }
+    }
+
+    /// One multi-byte UTF-8 sequence, rejecting overlong forms, surrogates and values past U+10FFFF.
+    private mutating func skipUTF8Sequence() throws(SyntaxError) {
+        let lead = bytes[index]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: (length, secondRange) = (3, 0xA0...0xBF)
+        case 0xED: (length, secondRange) = (3, 0x80...0x9F)
+        case 0xE1...0xEF: length = 3
+        case 0xF0: (length, secondRange) = (4, 0x90...0xBF)
+        case 0xF4: (length, secondRange) = (4, 0x80...0x8F)
+        case 0xF1...0xF3: length = 4
+        default: throw error("valid UTF-8")
+        }
+        guard index + length <= bytes.count, secondRange.contains(bytes[index + 1]) else {
+            throw error("valid UTF-8")
+        }
+        for offset in 2..<length where !(0x80...0xBF).contains(bytes[index + offset]) {
+            throw error("valid UTF-8")
+        }
+        index += length
     }
 
     private mutating func skipEscape() throws(SyntaxError) {
@@ -310,6 +338,7 @@ public struct JSONScanner: ~Copyable {
         return String(decoding: utf8, as: UTF8.self)
     }
 
-    /// Bytes that end a run of ordinary string content: `"`, `\` and control characters.
-    private static let stops: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    /// Bytes that end a run of ordinary string content: `"`, `\`, control characters and the
+    /// first byte of every non-ASCII sequence.
+    private static let stops: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x80 }
 }

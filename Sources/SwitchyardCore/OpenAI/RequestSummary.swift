@@ -32,8 +32,9 @@ public enum RequestInspector {
                 case (1, "stream_options", .object): summary.includeUsage = summary.includeUsage ?? false
                 case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
                     summary.includeUsage = flag
-                case (1, "max_completion_tokens", .number(let n, true)): maxCompletionTokens = Int(exactly: n)
-                case (1, "max_tokens", .number(let n, true)): maxTokens = Int(exactly: n)
+                // Like pydantic's lax ints, 100.0 and 1e3 count as whole numbers.
+                case (1, "max_completion_tokens", .number(let n, _)): maxCompletionTokens = Int(exactly: n)
+                case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)
                 default: break
                 }
             }

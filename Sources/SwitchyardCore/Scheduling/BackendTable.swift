@@ -62,8 +62,9 @@ public struct BackendTable: Sendable {
             return Self.noHealthyBackend(" (no backend's model list could be read yet)")
         }
         if !anyKnows {
-            // Some backends are unreachable and have never told us their models: it might be there.
-            return Self.noHealthyBackend(" for model `\(model)` (backends whose models are unknown are unreachable)")
+            // Some backends have not told us their models yet: it might be there.
+            return Self.noHealthyBackend(
+                " for model `\(model)` (some backends have not answered /v1/models yet)")
         }
         return Self.noHealthyBackend(" serving model `\(model)`")
     }
