@@ -37,18 +37,17 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$P/health" 30
 
 failures=0
-check() {  # check NAME CONDITION-EXIT-STATUS
-  if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+check() {  # check NAME COMMAND...: runs COMMAND; a failure is counted, never fatal
+  local name=$1; shift
+  if "$@"; then echo "PASS $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
 }
 
 echo "== /v1/models through Switchyard"
 curl -fsS "http://127.0.0.1:$P/v1/models" | tee "$OUT/models.json"; echo
-"$PY" - "$OUT/models.json" <<'PY'
+check "models union keeps id, root, max_model_len" "$PY" -c '
 import json, sys
 card = json.load(open(sys.argv[1]))["data"][0]
-assert card["id"] == "tiny-llama" and card["root"] and card["max_model_len"] == 2048, card
-PY
-check "models union keeps id, root, max_model_len" $?
+assert card["id"] == "tiny-llama" and card["root"] and card["max_model_len"] == 2048, card' "$OUT/models.json"
 
 echo "== vllm bench serve through Switchyard ($NUM_PROMPTS prompts, concurrency 8)"
 "$VLLM" bench serve --backend openai-chat --base-url "http://127.0.0.1:$P" \
@@ -57,16 +56,14 @@ echo "== vllm bench serve through Switchyard ($NUM_PROMPTS prompts, concurrency 
   --num-prompts "$NUM_PROMPTS" --max-concurrency 8 --ignore-eos --seed 1 \
   --save-result --result-dir "$OUT" --result-filename bench-through-switchyard.json 2>&1 \
   | grep -vE "it/s\]|Triton"
-"$PY" - "$OUT/bench-through-switchyard.json" "$NUM_PROMPTS" <<'PY'
+check "vllm bench serve: every request succeeded" "$PY" -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(f"completed={r['completed']} failed={r['failed']}")
-assert r["failed"] == 0 and r["completed"] == int(sys.argv[2]), r
-PY
-check "vllm bench serve: every request succeeded" $?
+print("completed=%d failed=%d" % (r["completed"], r["failed"]))
+assert r["failed"] == 0 and r["completed"] == int(sys.argv[2]), r' "$OUT/bench-through-switchyard.json" "$NUM_PROMPTS"
 
 echo "== openai client, streaming, through Switchyard"
-"$PY" - "$P" <<'PY'
+cat > "$OUT/openai_stream.py" <<'PY'
 import sys
 from openai import OpenAI
 client = OpenAI(base_url=f"http://127.0.0.1:{sys.argv[1]}/v1", api_key="unused")
@@ -82,33 +79,32 @@ for event in stream:
 print(f"content chunks={chunks} usage={usage}")
 assert chunks >= 2 and usage is not None and usage.completion_tokens == 16
 PY
-check "openai client streams through Switchyard with usage" $?
+check "openai client streams through Switchyard with usage" "$PY" "$OUT/openai_stream.py" "$P"
 
 echo "== vLLM's own errors: direct vs through Switchyard"
 body_unknown='{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}'
 direct=$(curl -sS "http://127.0.0.1:$A/v1/chat/completions" -H 'content-type: application/json' -d "$body_unknown")
 proxied=$(curl -sS "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_unknown")
 echo "direct:  $direct"; echo "proxied: $proxied"
-"$PY" -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); assert a['error']['message']==b['error']['message'] and a['error']['type']==b['error']['type'] and a['error']['code']==b['error']['code']==404, (a,b)" "$direct" "$proxied"
-check "unknown model: same 404 message and type as vLLM" $?
+check "unknown model: Switchyard's own 404 equals vLLM's body" \
+  "$PY" -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); assert a == b, (a, b)" "$direct" "$proxied"
 
 body_long='{"model":"tiny-llama","messages":[{"role":"user","content":"hi"}],"max_tokens":4000}'
 status=$(curl -sS -o "$OUT/overflow.json" -w '%{http_code}' "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_long")
 echo "context overflow through Switchyard: HTTP $status $(cat "$OUT/overflow.json")"
-[ "$status" = 400 ] && grep -qiE 'context length|maximum model length|max_model_len' "$OUT/overflow.json"
-check "context overflow: vLLM's 400 passes through" $?
+check "context overflow: vLLM's 400 passes through" \
+  bash -c '[ "$1" = 400 ] && grep -qiE "context length|maximum model length|max_model_len" "$2"' _ "$status" "$OUT/overflow.json"
 
 tok=$(curl -sS "http://127.0.0.1:$P/tokenize" -H 'content-type: application/json' -d '{"model":"tiny-llama","prompt":"hello world"}')
 echo "tokenize through Switchyard: $tok"
-"$PY" -c "import json,sys; r=json.loads(sys.argv[1]); assert r['count']>0 and r['max_model_len']==2048" "$tok"
-check "/tokenize passes through" $?
+check "/tokenize passes through" \
+  "$PY" -c "import json,sys; r=json.loads(sys.argv[1]); assert r['count']>0 and r['max_model_len']==2048" "$tok"
 
 echo "== traffic per replica (their own vllm:request_success_total)"
 for port in "$A" "$B"; do
   n=$(curl -sS "http://127.0.0.1:$port/metrics" | awk '/^vllm:request_success_total/ {s += $NF} END {print s + 0}')
   echo "replica :$port served $n requests"
-  [ "${n%.*}" -gt 0 ]
-  check "replica :$port received traffic" $?
+  check "replica :$port received traffic" test "${n%.*}" -gt 0
 done
 
 echo "== $failures failed checks"

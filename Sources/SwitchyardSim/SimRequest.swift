@@ -97,7 +97,7 @@ enum SimRequestParser {
     static func checkModel(_ object: [String: Any], configuration: SimReplicaConfiguration) -> OpenAIError? {
         guard let model = object["model"], !(model is NSNull) else { return nil }
         guard let name = model as? String else { return badRequest("model must be a string", param: "model") }
-        return name == configuration.servedModelName ? nil : OpenAIError.unknownModel(name)
+        return name == configuration.servedModelName ? nil : OpenAIError.unknownModel(name, validNames: [configuration.servedModelName])
     }
 
     static func generation(

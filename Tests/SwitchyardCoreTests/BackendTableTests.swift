@@ -131,7 +131,7 @@ struct BackendTableTests {
     func unknownModel() throws {
         var table = healthyTable([["a"], ["b"]])
         let error = try #require(refusal(table.route(model: "nope")))
-        #expect(error == .unknownModel("nope"))
+        #expect(error == .unknownModel("nope", validNames: ["a", "b"]))
         #expect(error.status == 404)
         #expect(error.reason == "unknown_model")
         #expect(error.retryAfterSeconds == nil)

@@ -7,11 +7,12 @@ import Testing
 struct OpenAIErrorTests {
     @Test("unknownModel is vLLM's 404 body, byte for byte")
     func unknownModelBytes() {
-        let error = OpenAIError.unknownModel("X")
+        let error = OpenAIError.unknownModel("X", validNames: ["a", "b"])
         #expect(
             error.jsonBody
-                == #"{"error":{"message":"The model `X` does not exist.","type":"NotFoundError","param":"model","code":404}}"#
+                == #"{"error":{"message":"The model `X` does not exist. Valid aliases: a, b.","type":"NotFoundError","param":"model","code":404}}"#
         )
+        #expect(OpenAIError.unknownModel("X", validNames: []).message == "The model `X` does not exist.")
         #expect(error.status == 404)
         #expect(error.reason == "unknown_model")
         #expect(error.retryAfterSeconds == nil)
@@ -98,7 +99,7 @@ struct OpenAIErrorTests {
     @Test("unknownModel with a hostile model name still yields valid JSON carrying the name")
     func hostileModelName() throws {
         let name = "x\"}],\"evil\":{\"a\":\"\\\n"
-        let body = OpenAIError.unknownModel(name).jsonBody
+        let body = OpenAIError.unknownModel(name, validNames: []).jsonBody
         let parsed = try #require(jsonObject(body))
         let inner = try #require(parsed["error"] as? [String: Any])
         #expect(inner["message"] as? String == "The model `\(name)` does not exist.")

@@ -53,7 +53,7 @@ import Testing
             #expect(response.header("x-switchyard-reason") == "unknown_model")
             #expect(
                 response.bodyString
-                    == #"{"error":{"message":"The model `gpt-4o` does not exist.","type":"NotFoundError","param":"model","code":404}}"#
+                    == #"{"error":{"message":"The model `gpt-4o` does not exist. Valid aliases: glm-4.5v.","type":"NotFoundError","param":"model","code":404}}"#
             )
             #expect(proxy.sims[0].stats.requestsReceived == before)
         }

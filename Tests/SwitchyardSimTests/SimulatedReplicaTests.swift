@@ -247,7 +247,7 @@ import Testing
         #expect(response.header("x-request-id") == "r-1")
         #expect(
             response.bodyString
-                == #"{"error":{"message":"The model `gpt-4` does not exist.","type":"NotFoundError","param":"model","code":404}}"#
+                == #"{"error":{"message":"The model `gpt-4` does not exist. Valid aliases: glm-4.5v.","type":"NotFoundError","param":"model","code":404}}"#
         )
     }
 

@@ -51,10 +51,12 @@ public struct OpenAIError: Sendable, Equatable, Error {
 }
 
 extension OpenAIError {
-    /// vLLM's answer for a model name no backend serves.
-    public static func unknownModel(_ model: String) -> OpenAIError {
-        OpenAIError(
-            status: 404, message: "The model `\(model)` does not exist.", type: "NotFoundError",
+    /// vLLM's answer for a model name no backend serves. vLLM ≥ 0.30 appends the served names
+    /// ("Valid aliases: a, b."); the first sentence is the same in every version.
+    public static func unknownModel(_ model: String, validNames: [String]) -> OpenAIError {
+        let aliases = validNames.isEmpty ? "" : " Valid aliases: \(validNames.joined(separator: ", "))."
+        return OpenAIError(
+            status: 404, message: "The model `\(model)` does not exist.\(aliases)", type: "NotFoundError",
             param: "model", reason: "unknown_model")
     }
 }

@@ -57,7 +57,7 @@ public struct BackendTable: Sendable {
         guard let model else { return Self.noHealthyBackend("") }
         let anyKnows = backends.contains { $0.models.contains { $0.id == model } }
         let allKnown = backends.allSatisfy(\.modelsKnown)
-        if !anyKnows && allKnown { return .unknownModel(model) }
+        if !anyKnows && allKnown { return .unknownModel(model, validNames: catalog.map(\.id)) }
         if !anyKnows && !backends.contains(where: \.modelsKnown) {
             return Self.noHealthyBackend(" (no backend's model list could be read yet)")
         }
