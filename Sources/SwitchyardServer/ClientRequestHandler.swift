@@ -270,6 +270,33 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     // MARK: - Client connection events
 
+    /// HTTP parse errors: answered here rather than in a handler of their own, because this
+    /// handler knows whether a response is in progress (and a separate handler would sit in the
+    /// path of every response write just to track that). The decoder closes the connection after.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        switch state {
+        case .idle, .receiving:
+            let answer: OpenAIError
+            if parserError == .headerOverflow {
+                let limit = proxy.config.limits.maxHeaderBytes
+                answer = OpenAIError(
+                    status: 431, message: "The request's header fields exceed the limit of \(limit) bytes.",
+                    reason: "headers_too_large")
+            } else {
+                answer = OpenAIError(
+                    status: 400, message: "The request is not valid HTTP/1.1 (\(parserError)).", reason: "invalid_http")
+            }
+            respond(answer, requestID: ProxyHeaders.makeRequestID(using: &generator), keepAlive: false, context: context)
+        case .forwarding, .rejecting, .closed:
+            break  // a response is already under way: the connection just closes
+        }
+        context.fireErrorCaught(error)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if case .forwarding(let exchange) = state {
             // Closing the upstream connection is how vLLM learns to abort and free the KV cache.

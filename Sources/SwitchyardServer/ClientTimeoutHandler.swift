@@ -3,11 +3,11 @@ import SwitchyardCore
 
 /// Sits in front of the HTTP decoder and enforces the client-side clocks: an idle keep-alive
 /// connection is closed quietly; a request whose head or body stops arriving gets a 408.
-/// `ClientRequestHandler` tells it which phase the connection is in.
-final class ClientTimeoutHandler: ChannelDuplexHandler {
+/// `ClientRequestHandler` tells it which phase the connection is in. Inbound only, so response
+/// bytes never pass through it.
+final class ClientTimeoutHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum Phase { case idle, readingHead, readingBody, processing }

@@ -78,7 +78,6 @@ public final class ProxyServer: Sendable {
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: true, withErrorHandling: false, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: decoderLimits)
-        try pipeline.addHandler(ProtocolErrorHandler(maxHeaderBytes: limits.maxHeaderBytes))
         try pipeline.addHandler(ClientRequestHandler(proxy: proxy, timeouts: timeouts))
     }
 
