@@ -42,12 +42,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Load generator measuring exactly like `vllm bench serve`.
+        .target(
+            name: "SwitchyardBench",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore",
                 "SwitchyardServer",
                 "SwitchyardSim",
+                "SwitchyardBench",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +76,19 @@ let package = Package(
             path: "Tests/SwitchyardTestSupport"
         ),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(
+            name: "SwitchyardBenchTests",
+            dependencies: [
+                "SwitchyardBench",
+                "SwitchyardCore",
+                "SwitchyardSim",
+                "SwitchyardServer",
+                "SwitchyardTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SwitchyardSimTests",
             dependencies: [
