@@ -3,19 +3,20 @@ import NIOHTTP1
 import NIOPosix
 import SwitchyardCore
 
-/// A one-shot HTTP GET for health probes and model discovery: its own connection, closed after
-/// the answer, bounded by a timeout. Not for the data path.
-enum ProbeClient {
-    struct Answer {
-        var status: Int
-        var body: [UInt8]
+/// A one-shot HTTP GET for health probes and model discovery (also used by `bench serve` to
+/// find the default model): its own connection, closed after the answer, bounded by a
+/// timeout. Not for the data path.
+public enum ProbeClient {
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: [UInt8]
     }
 
     struct TimeoutError: Error, CustomStringConvertible {
         var description: String { "no answer within the probe timeout" }
     }
 
-    static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws
+    public static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws
         -> Answer
     {
         let channel = try await ClientBootstrap(group: group)

@@ -105,17 +105,19 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             model: configuration.servedModelName)
         let generation = SimGeneration(
             plan: plan, identity: identity, configuration: configuration, responder: responder,
-            onFinish: { [weak self] in self?.generationFinished() })
+            onFinish: { [weak self] in self?.generationFinished(plan) })
         self.generation = generation
         generation.start()
     }
 
-    private func generationFinished() {
+    private func generationFinished(_ plan: SimGenerationPlan) {
         guard generation != nil else { return }
         generation = nil
         shared.update {
             $0.generationsCompleted += 1
             $0.running -= 1
+            $0.completionTokensGenerated += plan.outputTokens
+            $0.promptTokensProcessed += plan.promptTokens
         }
     }
 

@@ -37,10 +37,15 @@ public struct SimReplicaStats: Sendable, Equatable {
     public var generationsAborted: Int
     /// Generations in progress now.
     public var running: Int
+    /// Output tokens of the generations that finished normally (what their usage reported).
+    public var completionTokensGenerated: Int
+    /// Prompt tokens of the generations that finished normally.
+    public var promptTokensProcessed: Int
 
     public init(
         connectionsAccepted: Int = 0, requestsReceived: Int = 0, generationsStarted: Int = 0,
-        generationsCompleted: Int = 0, generationsAborted: Int = 0, running: Int = 0
+        generationsCompleted: Int = 0, generationsAborted: Int = 0, running: Int = 0,
+        completionTokensGenerated: Int = 0, promptTokensProcessed: Int = 0
     ) {
         self.connectionsAccepted = connectionsAccepted
         self.requestsReceived = requestsReceived
@@ -48,5 +53,7 @@ public struct SimReplicaStats: Sendable, Equatable {
         self.generationsCompleted = generationsCompleted
         self.generationsAborted = generationsAborted
         self.running = running
+        self.completionTokensGenerated = completionTokensGenerated
+        self.promptTokensProcessed = promptTokensProcessed
     }
 }
