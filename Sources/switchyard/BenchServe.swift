@@ -90,8 +90,23 @@ struct BenchServe: AsyncParsableCommand {
         }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        defer { try? group.syncShutdownGracefully() }
-        let modelID = try await model ?? firstModel(target, group: group)
+        do {
+            try await benchmark(
+                target: target, backend: benchBackend, rate: rate, headers: headers, slo: slo, metrics: metrics,
+                percentiles: percentiles, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func benchmark(
+        target: BackendURL, backend benchBackend: BenchBackend, rate: Double, headers: [(String, String)],
+        slo: GoodputSLO?, metrics: [String], percentiles: [Double], group: any EventLoopGroup
+    ) async throws {
+        let modelID: String
+        if let model { modelID = model } else { modelID = try await firstModel(target, group: group) }
         var generator = SeededRandom(seed: seed)
         let requests = try makeDataset().makeRequests(count: numPrompts, generator: &generator)
 
