@@ -41,7 +41,11 @@ struct Demo: AsyncParsableCommand {
               curl -N \(url)/v1/chat/completions -H 'content-type: application/json' \\
                 -d '{"model":"\(model)","messages":[{"role":"user","content":"Hello"}],"max_completion_tokens":16,"stream":true}'
 
-            Load-test it with vLLM's own benchmark client:
+            Load-test it (vision requests with real JPEGs, measured exactly as vllm bench serve does):
+              swift run -c release switchyard bench serve --base-url \(url) \\
+                --dataset-name visionarena-synthetic --num-prompts 200 --request-rate 10
+
+            or with vLLM's own benchmark client:
               vllm bench serve --backend openai-chat --base-url \(url) --endpoint /v1/chat/completions \\
                 --model \(model) --tokenizer <any-local-tokenizer> --dataset-name random \\
                 --random-input-len 128 --random-output-len 64 --num-prompts 200 --max-concurrency 16 --ignore-eos
