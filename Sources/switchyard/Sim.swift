@@ -49,7 +49,14 @@ struct SimOptions: ParsableArguments {
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run simulated vLLM replicas (OpenAI-compatible, deterministic timing).")
+        abstract: "Simulated GLM-4.5V vLLM replicas.",
+        subcommands: [SimRun.self, SimCalibrate.self], defaultSubcommand: SimRun.self)
+}
+
+struct SimRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run simulated vLLM replicas (the default: `switchyard sim --port 8001` runs them).")
 
     @OptionGroup var options: SimOptions
 
