@@ -1,85 +1,93 @@
 import NIOCore
 
-/// One running generation: timers on the connection's event loop emit the response.
+/// One running generation, writing vLLM's response as its tokens are produced.
 ///
-/// Schedule (deterministic, measured from the request's arrival): token k (0-based) is produced
-/// at `TTFT + k × interval`, so the last of n tokens lands at `TTFT + (n-1) × interval`.
-/// - streaming chat: the role chunk and the first content chunk go out together at TTFT (as in
-///   vLLM, where the role chunk rides on the first engine output), then one content chunk per
-///   interval; the usage chunk (if asked) and `[DONE]` follow the last content chunk at once;
-/// - streaming completions: the same without the role chunk;
-/// - non-streaming: the whole body at the time of the last token.
-/// Deadlines are absolute, so timer jitter does not accumulate.
+/// Tokens come from one of two sources:
+/// - the replica's engine model (`EngineDriver`): token k arrives when the engine step that
+///   produced it ends, so timing reflects batching, chunked prefill, queueing and preemption;
+/// - a fixed schedule (no engine): token k at `TTFT + k × interval` after arrival, with absolute
+///   deadlines so timer jitter does not accumulate.
+/// Either way: a streaming chat sends the role chunk with the first token (vLLM sends it with the
+/// first engine output), one content chunk per token, then the usage chunk (if asked) and
+/// `[DONE]`; streaming completions the same without the role chunk; non-streaming, the whole body
+/// at the last token.
 final class SimGeneration {
     private let plan: SimGenerationPlan
     private let identity: SimStreamIdentity
     private let responder: Responder
     private let onFinish: () -> Void
+    private let configuration: SimReplicaConfiguration
+    private let driver: EngineDriver?
     private let arrival: NIODeadline
-    private let timeToFirstToken: TimeAmount
-    private let interval: TimeAmount
     private var scheduled: Scheduled<Void>?
+    private var engineID: Int?
     private var cancelled = false
 
     init(
         plan: SimGenerationPlan, identity: SimStreamIdentity, configuration: SimReplicaConfiguration,
-        responder: Responder, onFinish: @escaping () -> Void
+        driver: EngineDriver?, responder: Responder, onFinish: @escaping () -> Void
     ) {
         self.plan = plan
         self.identity = identity
         self.responder = responder
         self.onFinish = onFinish
+        self.configuration = configuration
+        self.driver = driver
         self.arrival = .now()
-        self.timeToFirstToken = TimeAmount(configuration.timeToFirstToken)
-        self.interval = TimeAmount(configuration.interTokenInterval)
     }
 
     func start() {
-        if plan.stream {
-            responder.startEventStream()
-            schedule(token: 0)
+        if plan.stream { responder.startEventStream() }
+        if let driver {
+            let generation = NIOLoopBound(self, eventLoop: responder.eventLoop)
+            engineID = driver.submit(plan, outputTokens: plan.outputTokens) { token in
+                generation.eventLoop.execute { generation.value.produced(token: token.index) }
+            }
         } else {
-            let lastToken = plan.outputTokens - 1
-            scheduleAt(tokenTime(lastToken)) { generation in generation.finishNonStreaming() }
+            scheduleFixed(token: 0)
         }
     }
 
-    /// Stops the timers (the client went away).
+    /// Stops producing (the client went away); the engine frees the request's KV.
     func cancel() {
         cancelled = true
         scheduled?.cancel()
         scheduled = nil
+        if let engineID { driver?.abort(engineID) }
     }
 
-    private func tokenTime(_ index: Int) -> NIODeadline {
-        arrival + timeToFirstToken + interval * Int64(index)
-    }
+    // MARK: - Token sources
 
-    private func scheduleAt(_ deadline: NIODeadline, _ work: @escaping (SimGeneration) -> Void) {
+    private func scheduleFixed(token index: Int) {
+        let ttft = TimeAmount(configuration.timeToFirstToken)
+        let interval = TimeAmount(configuration.interTokenInterval)
+        // Non-streaming answers need only the last token's time.
+        let target = plan.stream ? index : plan.outputTokens - 1
+        let deadline = arrival + ttft + interval * Int64(target)
         scheduled = responder.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard !cancelled else { return }
-            work(self)
+            produced(token: target)
+            if !cancelled && target < plan.outputTokens - 1 { scheduleFixed(token: target + 1) }
         }
     }
 
-    private func schedule(token index: Int) {
-        scheduleAt(tokenTime(index)) { generation in generation.emit(token: index) }
-    }
+    // MARK: - Output
 
-    private func emit(token index: Int) {
+    private func produced(token index: Int) {
+        guard !cancelled else { return }
         let last = index == plan.outputTokens - 1
+        guard plan.stream else {
+            if last { finishNonStreaming() }
+            return
+        }
         if index == 0, plan.endpoint == .chatCompletions {
             responder.sendEvent(SimResponses.event(SimResponses.chatRoleChunk(identity)))
         }
-        let chunk = SimResponses.contentChunk(identity, text: SimText.token(index), last: last)
+        let chunk = SimResponses.contentChunk(
+            identity, text: SimText.token(index), last: last, finishReason: plan.finishReason)
         responder.sendEvent(SimResponses.event(chunk))
-        guard last else {
-            schedule(token: index + 1)
-            return
-        }
+        guard last else { return }
         if plan.includeUsage {
-            let usage = SimResponses.usageChunk(
-                identity, prompt: plan.promptTokens, completion: plan.outputTokens)
+            let usage = SimResponses.usageChunk(identity, prompt: plan.promptTokens, completion: plan.outputTokens)
             responder.sendEvent(SimResponses.event(usage))
         }
         responder.sendEvent(SimResponses.done)
@@ -89,13 +97,14 @@ final class SimGeneration {
     private func finishNonStreaming() {
         let body = SimResponses.completeBody(
             identity, text: SimText.text(tokens: plan.outputTokens), prompt: plan.promptTokens,
-            completion: plan.outputTokens)
+            completion: plan.outputTokens, finishReason: plan.finishReason)
         finish()
         responder.json(.ok, body)
     }
 
     private func finish() {
         scheduled = nil
+        engineID = nil
         onFinish()
         if plan.stream { responder.end() }
     }

@@ -93,7 +93,14 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Generation
 
-    private func startGeneration(_ plan: SimGenerationPlan, responder: Responder) {
+    private func startGeneration(_ requested: SimGenerationPlan, responder: Responder) {
+        var plan = requested
+        if let profile = configuration.engine, !plan.ignoreEOS {
+            let key = shared.nextGenerationKey(seed: configuration.seed)
+            let natural = NaturalLength.draw(cap: plan.outputTokens, profile: profile, key: key)
+            plan.stoppedEarly = natural < plan.outputTokens
+            plan.outputTokens = natural
+        }
         shared.update {
             $0.generationsStarted += 1
             $0.running += 1
@@ -104,8 +111,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             endpoint: plan.endpoint, id: plan.endpoint.idPrefix + base, created: Self.now(),
             model: configuration.servedModelName)
         let generation = SimGeneration(
-            plan: plan, identity: identity, configuration: configuration, responder: responder,
-            onFinish: { [weak self] in self?.generationFinished(plan) })
+            plan: plan, identity: identity, configuration: configuration, driver: shared.driver,
+            responder: responder, onFinish: { [weak self] in self?.generationFinished(plan) })
         self.generation = generation
         generation.start()
     }

@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// Settings of one simulated vLLM replica. Each replica of a fleet has its own copy, so
 /// per-replica options (e.g. `maxModelLen`) can differ.
 public struct SimReplicaConfiguration: Sendable {
@@ -20,6 +22,17 @@ public struct SimReplicaConfiguration: Sendable {
     public var defaultOutputTokens: Int = 16
     /// vLLM's `--limit-mm-per-prompt` for images.
     public var maxImagesPerPrompt: Int = 1
+    /// The engine model that times requests (prefill, decode batches, KV, preemption). nil: the
+    /// fixed `timeToFirstToken` / `interTokenInterval` timing, for deterministic tests.
+    public var engine: EngineProfile? = nil
+    /// Engine time runs this much faster than real time when below 1 (0.1 = ten times faster).
+    public var timeScale: Double = 1
+    /// Seed of the natural output lengths (requests without `ignore_eos`, engine model only).
+    public var seed: UInt64 = 0
+    /// GLM's image-token formula and its pixel bounds.
+    public var imageCost = GLMImageCost()
+    /// Image tokens assumed for `http(s)` image URLs (the simulator does not fetch them).
+    public var remoteImageTokens: Int = GLMImageCost().maxTokensPerImage
 
     public init() {}
 }
@@ -41,6 +54,12 @@ public struct SimReplicaStats: Sendable, Equatable {
     public var completionTokensGenerated: Int
     /// Prompt tokens of the generations that finished normally.
     public var promptTokensProcessed: Int
+    /// Engine model only: requests in the running batch and in the waiting queue, KV cache use
+    /// (0–1) and preemptions so far.
+    public var engineRunning = 0
+    public var engineWaiting = 0
+    public var kvCacheUsage = 0.0
+    public var preemptions = 0
 
     public init(
         connectionsAccepted: Int = 0, requestsReceived: Int = 0, generationsStarted: Int = 0,

@@ -14,14 +14,22 @@ struct SimGenerationPlan: Sendable, Equatable {
     var includeUsage: Bool
     var promptTokens: Int
     var outputTokens: Int
+    /// Image tokens inside `promptTokens`, and the images' size, for the engine's cost model.
+    var imageTokens = 0
+    var megapixels = 0.0
+    var ignoreEOS = false
+    /// The model ends before the budget (engine model, without `ignore_eos`).
+    var stoppedEarly = false
+
+    var finishReason: String { stoppedEarly ? "stop" : "length" }
 }
 
-/// Token estimates of the simulator (v0). Documented so clients can predict them:
+/// Token estimates of the simulator. Documented so clients can predict them:
 /// - text: one token per 4 UTF-8 bytes, rounded up, at least 1 for the whole prompt;
-/// - images: a fixed `imageTokens` per image part;
+/// - images: GLM's smart_resize formula on the dimensions read from a `data:` image's header
+///   (vllm-contract.md §7); `http(s)` images cost `remoteImageTokens`;
 /// - a completions prompt given as token ids counts one token per id.
 enum SimTokenEstimate {
-    static let imageTokens = 1000
 
     static func textTokens(utf8Bytes: Int) -> Int {
         (utf8Bytes + 3) / 4
@@ -32,12 +40,11 @@ enum SimTokenEstimate {
 struct SimPromptSize: Sendable, Equatable {
     var textBytes = 0
     var tokenIDs = 0
-    var images = 0
+    var imageURLs: [String] = []
 
-    var tokens: Int {
-        max(1, SimTokenEstimate.textTokens(utf8Bytes: textBytes) + tokenIDs)
-            + images * SimTokenEstimate.imageTokens
-    }
+    var images: Int { imageURLs.count }
+
+    var textTokens: Int { max(1, SimTokenEstimate.textTokens(utf8Bytes: textBytes) + tokenIDs) }
 
     /// Chat form: `messages[].content` as a string or a list of parts.
     init(messages: [Any]) {
@@ -48,7 +55,9 @@ struct SimPromptSize: Sendable, Equatable {
                 for case let part as [String: Any] in parts {
                     switch part["type"] as? String {
                     case "text": textBytes += (part["text"] as? String)?.utf8.count ?? 0
-                    case "image_url": images += 1
+                    case "image_url":
+                        let url = (part["image_url"] as? [String: Any])?["url"] as? String
+                        imageURLs.append(url ?? "")
                     default: break
                     }
                 }
@@ -156,7 +165,12 @@ enum SimRequestParser {
                 badRequest("At most \(configuration.maxImagesPerPrompt) image(s) may be provided in one prompt."))
         }
 
-        let promptTokens = size.tokens
+        let images: SimImageCost
+        switch SimImageCost.of(size.imageURLs, configuration: configuration) {
+        case .success(let cost): images = cost
+        case .failure(let error): return .failure(error)
+        }
+        let promptTokens = size.textTokens + images.tokens
         let maxModelLen = configuration.maxModelLen
         let requested = (object["max_completion_tokens"] as? Int) ?? (object["max_tokens"] as? Int)
         let outputTokens: Int
@@ -176,7 +190,8 @@ enum SimRequestParser {
         return .success(
             SimGenerationPlan(
                 endpoint: endpoint, stream: stream, includeUsage: stream && includeUsage,
-                promptTokens: promptTokens, outputTokens: outputTokens))
+                promptTokens: promptTokens, outputTokens: outputTokens, imageTokens: images.tokens,
+                megapixels: images.megapixels, ignoreEOS: (object["ignore_eos"] as? Bool) ?? false))
     }
 
     static func contextOverflow(maxModelLen: Int, prompt: Int, output: Int) -> OpenAIError {
@@ -196,12 +211,55 @@ enum SimRequestParser {
         if let error = checkModel(object, configuration: configuration) {
             return .failure(error)
         }
+        let size: SimPromptSize
         if let messages = object["messages"] as? [Any] {
-            return .success(SimPromptSize(messages: messages).tokens)
+            size = SimPromptSize(messages: messages)
+        } else if let prompt = object["prompt"], !(prompt is NSNull) {
+            size = SimPromptSize(prompt: prompt)
+        } else {
+            return .failure(badRequest("Field required: prompt or messages"))
         }
-        if let prompt = object["prompt"], !(prompt is NSNull) {
-            return .success(SimPromptSize(prompt: prompt).tokens)
+        return SimImageCost.of(size.imageURLs, configuration: configuration).map { size.textTokens + $0.tokens }
+    }
+}
+
+/// What a request's images cost: GLM tokens from each image's real header dimensions, and the
+/// megapixels the API server must decode before the engine sees the request.
+struct SimImageCost: Sendable, Equatable {
+    var tokens = 0
+    var megapixels = 0.0
+
+    /// Megapixels assumed for a remote image's download and decoding.
+    static let remoteMegapixels = 2.0
+
+    static func of(_ urls: [String], configuration: SimReplicaConfiguration) -> Result<SimImageCost, OpenAIError> {
+        var cost = SimImageCost()
+        for (index, url) in urls.enumerated() {
+            let lower = url.prefix(8).lowercased()
+            if DataURLImage.isDataURL(Substring(url)) {
+                switch DataURLImage.dimensions(ofDataURL: Substring(url)) {
+                case .failure(let error):
+                    return .failure(SimRequestParser.badRequest("Failed to load image \(index): \(error)"))
+                case .success(let dimensions):
+                    do {
+                        cost.tokens += try configuration.imageCost.tokens(
+                            width: dimensions.width, height: dimensions.height)
+                    } catch {
+                        return .failure(SimRequestParser.badRequest("\(error)"))
+                    }
+                    cost.megapixels += Double(dimensions.width) * Double(dimensions.height) / 1e6
+                }
+            } else if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+                cost.tokens += configuration.remoteImageTokens
+                cost.megapixels += remoteMegapixels
+            } else if lower.hasPrefix("file://") {
+                return .failure(
+                    SimRequestParser.badRequest("Cannot load local files without `--allowed-local-media-path`."))
+            } else {
+                return .failure(
+                    SimRequestParser.badRequest("Invalid `image_url`: expected a data:, http(s):// or file:// URL."))
+            }
         }
-        return .failure(badRequest("Field required: prompt or messages"))
+        return .success(cost)
     }
 }

@@ -46,9 +46,12 @@ enum SimResponses {
             + "\"logprobs\":null,\"finish_reason\":null}]}"
     }
 
-    /// One content chunk; the last one carries `finish_reason:"length"`.
-    static func contentChunk(_ stream: SimStreamIdentity, text: String, last: Bool) -> String {
-        let finish = last ? "\"finish_reason\":\"length\",\"stop_reason\":null" : "\"finish_reason\":null"
+    /// One content chunk; the last one carries the finish reason (`length` at the budget,
+    /// `stop` when the model ended on its own).
+    static func contentChunk(
+        _ stream: SimStreamIdentity, text: String, last: Bool, finishReason: String = "length"
+    ) -> String {
+        let finish = last ? "\"finish_reason\":\"\(finishReason)\",\"stop_reason\":null" : "\"finish_reason\":null"
         switch stream.endpoint {
         case .chatCompletions:
             return stream.chunkPrefix
@@ -67,7 +70,9 @@ enum SimResponses {
     }
 
     /// The whole answer of a non-streaming request.
-    static func completeBody(_ stream: SimStreamIdentity, text: String, prompt: Int, completion: Int) -> String {
+    static func completeBody(
+        _ stream: SimStreamIdentity, text: String, prompt: Int, completion: Int, finishReason: String = "length"
+    ) -> String {
         let head =
             "{\"id\":\(JSONString.quoted(stream.id)),\"object\":\"\(stream.endpoint.completeObject)\","
             + "\"created\":\(stream.created),\"model\":\(JSONString.quoted(stream.model)),"
@@ -75,13 +80,13 @@ enum SimResponses {
         case .chatCompletions:
             return head
                 + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(JSONString.quoted(text)),"
-                + "\"reasoning_content\":null,\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"length\","
+                + "\"reasoning_content\":null,\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"\(finishReason)\","
                 + "\"stop_reason\":null}],\"usage\":\(usage(prompt: prompt, completion: completion)),"
                 + "\"prompt_logprobs\":null}"
         case .completions:
             return head
                 + "\"choices\":[{\"index\":0,\"text\":\(JSONString.quoted(text)),\"logprobs\":null,"
-                + "\"finish_reason\":\"length\",\"stop_reason\":null,\"prompt_logprobs\":null}],"
+                + "\"finish_reason\":\"\(finishReason)\",\"stop_reason\":null,\"prompt_logprobs\":null}],"
                 + "\"usage\":\(usage(prompt: prompt, completion: completion))}"
         }
     }

@@ -3,9 +3,10 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A simulated vLLM replica: serves vLLM's OpenAI HTTP surface on a real socket and "generates"
-/// deterministic text on a fixed schedule (time to first token, then one token per interval),
-/// driven by event-loop timers.
+/// A simulated vLLM replica: serves vLLM's OpenAI HTTP surface on a real socket. Generation is
+/// timed by the engine model (`configuration.engine`: a V1-style scheduler with batching, chunked
+/// prefill and KV accounting) or, without one, on a fixed schedule (time to first token, then one
+/// token per interval) for deterministic tests.
 public final class SimulatedReplica: Sendable {
     private let serverChannel: any Channel
     private let shared: SimReplicaShared
@@ -26,7 +27,10 @@ public final class SimulatedReplica: Sendable {
     public static func start(
         _ configuration: SimReplicaConfiguration, group: any EventLoopGroup
     ) async throws -> SimulatedReplica {
-        let shared = SimReplicaShared()
+        let driver = configuration.engine.map {
+            EngineDriver(profile: $0, timeScale: configuration.timeScale, eventLoop: group.next())
+        }
+        let shared = SimReplicaShared(driver: driver)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,8 +80,30 @@ final class SimReplicaShared: Sendable {
     }
 
     private let state = Mutex(State())
+    private let generations = Mutex<UInt64>(0)
+    /// The engine every connection of this replica submits to (nil: fixed timing).
+    let driver: EngineDriver?
 
-    var stats: SimReplicaStats { state.withLock { $0.stats } }
+    init(driver: EngineDriver?) { self.driver = driver }
+
+    /// The n-th generation's key for its natural length.
+    func nextGenerationKey(seed: UInt64) -> UInt64 {
+        generations.withLock { count in
+            count += 1
+            return seed ^ (count &* 0x2545_F491_4F6C_DD1D)
+        }
+    }
+
+    var stats: SimReplicaStats {
+        var stats = state.withLock { $0.stats }
+        if let engine = driver?.state {
+            stats.engineRunning = engine.running
+            stats.engineWaiting = engine.waiting
+            stats.kvCacheUsage = engine.kvCacheUsage
+            stats.preemptions = engine.preemptions
+        }
+        return stats
+    }
 
     func update(_ body: (inout SimReplicaStats) -> Void) {
         state.withLock { body(&$0.stats) }

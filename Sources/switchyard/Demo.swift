@@ -11,14 +11,13 @@ struct Demo: AsyncParsableCommand {
 
     @Option(help: "Proxy listen port.") var port = 8000
     @Option(help: "Number of simulated replicas (on free ports).") var replicas = 4
-    @Option(name: .customLong("ttft-ms"), help: "Simulated time to first token, ms.") var ttftMs = 50.0
-    @Option(name: .customLong("itl-ms"), help: "Simulated interval between tokens, ms.") var itlMs = 10.0
+    @Option(name: .customLong("time-scale"), help: "Engine time ÷ real time (0.1 = ten times faster).")
+    var timeScale = 1.0
 
     func run() async throws {
         var simOptions = try SimOptions.parse([])
         simOptions.replicas = replicas
-        simOptions.ttftMs = ttftMs
-        simOptions.itlMs = itlMs
+        simOptions.timeScale = timeScale
         var config = SwitchyardConfig()
         config.listen.port = port
         config.logLevel = .notice
@@ -34,7 +33,7 @@ struct Demo: AsyncParsableCommand {
         let model = simOptions.servedModelName
         print(
             """
-            Switchyard demo: \(replicas) simulated GLM-4.5V replicas behind \(url)
+            Switchyard demo: \(replicas) simulated GLM-4.5V-FP8 replicas (calibrated engine model) behind \(url)
               backends: \(fleet.map { "127.0.0.1:\($0.port)" }.joined(separator: ", "))
 
             Try it:

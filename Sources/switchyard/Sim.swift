@@ -16,8 +16,18 @@ struct SimOptions: ParsableArguments {
         name: .customLong("max-model-len"),
         help: "Context length; a comma-separated list gives each replica its own (65536,131072).")
     var maxModelLen = "65536"
-    @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms.") var ttftMs = 50.0
-    @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms.") var itlMs = 10.0
+    @Option(
+        help: "engine: the calibrated GLM-4.5V engine model (batching, chunked prefill, KV); fixed: --ttft-ms and --itl-ms."
+    )
+    var timing = "engine"
+    @Option(name: .customLong("time-scale"), help: "Engine time ÷ real time, e.g. 0.1 runs ten times faster.")
+    var timeScale = 1.0
+    @Option(help: "Seed of the natural output lengths (requests without ignore_eos).") var seed: UInt64 = 0
+    @Option(name: .customLong("max-num-seqs"), help: "vLLM's --max-num-seqs (engine timing).") var maxNumSeqs: Int?
+    @Option(name: .customLong("max-num-batched-tokens"), help: "vLLM's --max-num-batched-tokens (engine timing).")
+    var maxNumBatchedTokens: Int?
+    @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms (fixed timing).") var ttftMs = 50.0
+    @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
     @Option(help: "Images accepted per prompt (vLLM's --limit-mm-per-prompt).") var maxImagesPerPrompt = 1
 
@@ -41,6 +51,18 @@ struct SimOptions: ParsableArguments {
         base.interTokenInterval = .microseconds(Int64(itlMs * 1000))
         base.defaultOutputTokens = defaultOutputTokens
         base.maxImagesPerPrompt = maxImagesPerPrompt
+        switch timing {
+        case "engine":
+            var profile = EngineProfile.glm45vFP8TP4H100
+            if let maxNumSeqs { profile.maxNumSeqs = maxNumSeqs }
+            if let maxNumBatchedTokens { profile.maxNumBatchedTokens = maxNumBatchedTokens }
+            base.engine = profile
+        case "fixed": base.engine = nil
+        default: throw ConfigurationFailure("--timing: must be engine or fixed, got \"\(timing)\"")
+        }
+        guard timeScale > 0 else { throw ConfigurationFailure("--time-scale: must be greater than 0") }
+        base.timeScale = timeScale
+        base.seed = seed
         return try await SimulatedFleet.start(base, replicas: replicas, group: group) { index, configuration in
             configuration.maxModelLen = lengths.count == 1 ? lengths[0] : lengths[index]
         }
@@ -65,7 +87,8 @@ struct SimRun: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let replicas = try await options.start(group: group)
         for replica in replicas {
-            print("sim replica: http://\(options.host):\(replica.port) (model \(options.servedModelName))")
+            let timing = options.timing == "engine" ? "engine model, time scale \(options.timeScale)" : "fixed timing"
+            print("sim replica: http://\(options.host):\(replica.port) (model \(options.servedModelName), \(timing))")
         }
         let services = ServiceGroup(
             configuration: .init(

@@ -83,6 +83,8 @@ struct SimCalibrate: AsyncParsableCommand {
             case "maxNumBatchedTokens": profile.maxNumBatchedTokens = Int(value)
             case "kvCacheTokens": profile.kvCacheTokens = Int(value)
             case "stepBaseMs": profile.stepBaseMs = value
+            case "expertLoadMs": profile.expertLoadMs = value
+            case "activeExpertFraction": profile.activeExpertFraction = value
             case "decodePerSequenceMs": profile.decodePerSequenceMs = value
             case "prefillPerTokenMs": profile.prefillPerTokenMs = value
             case "encoderPerImageTokenMs": profile.encoderPerImageTokenMs = value

@@ -64,12 +64,12 @@ import Testing
             #expect(
                 text.bodyString == #"{"count":3,"max_model_len":65536,"tokens":[1000,1001,1002],"token_strs":null}"#)
 
-            // "Describe this." is 14 bytes → 4 tokens, plus 1000 for the image.
+            // "Describe this." is 14 bytes → 4 tokens, plus the image's 258 by GLM's formula.
             let chat = try await RawHTTPClient.request(
                 port: replica.port, method: "POST", path: "/tokenize", body: chatBody(images: 1), group: group)
             let json = try chat.json()
-            #expect(json["count"] as? Int == 1004)
-            #expect((json["tokens"] as? [Any])?.count == 1004)
+            #expect(json["count"] as? Int == 4 + testImageTokens)
+            #expect((json["tokens"] as? [Any])?.count == 4 + testImageTokens)
         }
     }
 
@@ -202,7 +202,7 @@ import Testing
             #expect(message["content"] as? String == "Hello world,")
             #expect(choice["finish_reason"] as? String == "length")
             let usage = try #require(json["usage"] as? [String: Int])
-            #expect(usage == ["prompt_tokens": 1004, "completion_tokens": 3, "total_tokens": 1007])
+            #expect(usage == ["prompt_tokens": 262, "completion_tokens": 3, "total_tokens": 265])
             #expect(json["prompt_logprobs"] is NSNull)
             #expect(replica.stats.generationsCompleted == 1)
         }
@@ -262,11 +262,11 @@ import Testing
     @Test func contextOverflowIs400WithVLLMWording() async throws {
         var configuration = fastConfiguration()
         configuration.maxModelLen = 2048
-        let response = try await post(chatBody(images: 1, maxTokens: 1045), configuration: configuration)
+        let response = try await post(chatBody(images: 1, maxTokens: 1787), configuration: configuration)
         #expect(response.status == 400)
         #expect(
             response.bodyString
-                == #"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 2049 tokens (1004 in the messages, 1045 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}}"#
+                == #"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 2049 tokens (262 in the messages, 1787 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}}"#
         )
     }
 

@@ -8,4 +8,21 @@ public enum NaturalLength {
         if unit < profile.fullLengthProbability { return cap }
         return Int.random(in: 1..<cap, using: &generator)
     }
+
+    /// The same draw from a key (seed and request number), for a replica without shared state.
+    public static func draw(cap: Int, profile: EngineProfile, key: UInt64) -> Int {
+        var generator = SplitMix(state: key)
+        return draw(cap: cap, profile: profile, generator: &generator)
+    }
+
+    private struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
 }

@@ -49,14 +49,17 @@ public struct SimEngine: Sendable {
     struct Sequence: Sendable {
         var request: EngineRequest
         var order: Int
-        /// Tokens whose KV is computed: prompt, then generated tokens being recomputed after preemption.
+        /// Tokens whose KV is computed (prompt first, then generated tokens).
         var computed = 0
         var generated = 0
         var blocks = 0
         var encoded = false
-        /// Tokens that must be prefilled before the next token can be sampled.
-        var prefillTarget: Int { request.promptTokens + generated }
-        var isPrefilling: Bool { computed < prefillTarget }
+        /// Known tokens without KV yet: a step feeds them, and the step that clears them samples
+        /// the next token.
+        var pending: Int { request.promptTokens + generated - computed }
+        /// One token behind after sampling: an ordinary decode step. Anything else is prefill,
+        /// including the recompute of prompt and output after a preemption.
+        var isDecoding: Bool { generated > 0 && pending == 1 }
     }
 
     public let profile: EngineProfile
@@ -111,7 +114,7 @@ public struct SimEngine: Sendable {
         var index = 0
         while index < running.count {
             let sequence = running[index]
-            let need = sequence.isPrefilling ? min(sequence.prefillTarget - sequence.computed, budget) : 1
+            let need = sequence.isDecoding ? 1 : min(sequence.pending, budget)
             if need == 0 || budget < need {
                 index += 1
                 continue
@@ -136,7 +139,7 @@ public struct SimEngine: Sendable {
 
         // 2. Waiting requests, while nothing was preempted and room remains.
         while preempted.isEmpty, budget > 0, running.count < profile.maxNumSeqs, var sequence = waiting.first {
-            let need = min(sequence.prefillTarget - sequence.computed, budget)
+            let need = min(sequence.pending, budget)
             let blocksNeeded = blocks(for: sequence.computed + need) - sequence.blocks
             guard blocksNeeded <= freeBlocks else { break }
             waiting.removeFirst()
@@ -159,20 +162,19 @@ public struct SimEngine: Sendable {
         for (id, need) in scheduled {
             guard let position = running.firstIndex(where: { $0.request.id == id }) else { continue }
             var sequence = running[position]
-            if sequence.isPrefilling {
+            if sequence.isDecoding {
+                decodeSequences += 1
+            } else {
                 prefillTokens += need
                 if !sequence.encoded {
                     encoderTokens += sequence.request.imageTokens
                     sequence.encoded = true
                 }
-                sequence.computed += need
-                if sequence.computed < sequence.prefillTarget {
-                    running[position] = sequence
-                    continue  // more chunks to come before a token is sampled
-                }
-            } else {
-                decodeSequences += 1
-                sequence.computed += 1
+            }
+            sequence.computed += need
+            if sequence.pending > 0 {
+                running[position] = sequence
+                continue  // more chunks to come before a token is sampled
             }
             sequence.generated += 1
             let finished = sequence.generated >= sequence.request.outputTokens
