@@ -30,6 +30,8 @@ struct SimOptions: ParsableArguments {
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
     @Option(help: "Images accepted per prompt (vLLM's --limit-mm-per-prompt).") var maxImagesPerPrompt = 1
+    @Option(name: .customLong("remote-image-tokens"), help: "Tokens assumed for an http(s) image (default: the per-image maximum).")
+    var remoteImageTokens: Int?
 
     func start(group: MultiThreadedEventLoopGroup, portOverride: Int? = nil) async throws -> [SimulatedReplica] {
         let lengths = try maxModelLen.split(separator: ",").map { text -> Int in
@@ -51,6 +53,7 @@ struct SimOptions: ParsableArguments {
         base.interTokenInterval = .microseconds(Int64(itlMs * 1000))
         base.defaultOutputTokens = defaultOutputTokens
         base.maxImagesPerPrompt = maxImagesPerPrompt
+        if let remoteImageTokens { base.remoteImageTokens = remoteImageTokens }
         switch timing {
         case "engine":
             var profile = EngineProfile.glm45vFP8TP4H100
