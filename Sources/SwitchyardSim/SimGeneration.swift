@@ -19,14 +19,21 @@ final class SimGeneration {
     private let configuration: SimReplicaConfiguration
     private let driver: EngineDriver?
     private let arrival: NIODeadline
+    private let metrics: SimMetrics
+    private let faults: SimFaults
+    private var eventsSent = 0
+    private var lastToken: NIODeadline?
     private var scheduled: Scheduled<Void>?
     private var engineID: Int?
     private var cancelled = false
 
     init(
         plan: SimGenerationPlan, identity: SimStreamIdentity, configuration: SimReplicaConfiguration,
-        driver: EngineDriver?, responder: Responder, onFinish: @escaping () -> Void
+        driver: EngineDriver?, metrics: SimMetrics, faults: SimFaults, responder: Responder,
+        onFinish: @escaping () -> Void
     ) {
+        self.metrics = metrics
+        self.faults = faults
         self.plan = plan
         self.identity = identity
         self.responder = responder
@@ -38,6 +45,14 @@ final class SimGeneration {
 
     func start() {
         if plan.stream { responder.startEventStream() }
+        guard faults.stallFirstTokenMs > 0 else { return submit() }
+        let stall = TimeAmount.nanoseconds(Int64(faults.stallFirstTokenMs * 1_000_000))
+        scheduled = responder.eventLoop.assumeIsolated().scheduleTask(in: stall) { [self] in
+            if !cancelled { submit() }
+        }
+    }
+
+    private func submit() {
         if let driver {
             let generation = NIOLoopBound(self, eventLoop: responder.eventLoop)
             engineID = driver.submit(plan, outputTokens: plan.outputTokens) { token in
@@ -50,6 +65,8 @@ final class SimGeneration {
 
     /// Stops producing (the client went away); the engine frees the request's KV.
     func cancel() {
+        guard !cancelled else { return }
+        metrics.update { $0.finished["abort", default: 0] += 1 }
         cancelled = true
         scheduled?.cancel()
         scheduled = nil
@@ -59,11 +76,14 @@ final class SimGeneration {
     // MARK: - Token sources
 
     private func scheduleFixed(token index: Int) {
-        let ttft = TimeAmount(configuration.timeToFirstToken)
-        let interval = TimeAmount(configuration.interTokenInterval)
+        let slow = faults.slowFactor
+        let ttft = TimeAmount.nanoseconds(Int64(Double(TimeAmount(configuration.timeToFirstToken).nanoseconds) * slow))
+        let interval = TimeAmount.nanoseconds(
+            Int64(Double(TimeAmount(configuration.interTokenInterval).nanoseconds) * slow))
         // Non-streaming answers need only the last token's time.
         let target = plan.stream ? index : plan.outputTokens - 1
-        let deadline = arrival + ttft + interval * Int64(target)
+        let stall = TimeAmount.nanoseconds(Int64(faults.stallFirstTokenMs * 1_000_000))
+        let deadline = arrival + stall + ttft + interval * Int64(target)
         scheduled = responder.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             produced(token: target)
             if !cancelled && target < plan.outputTokens - 1 { scheduleFixed(token: target + 1) }
@@ -75,6 +95,7 @@ final class SimGeneration {
     private func produced(token index: Int) {
         guard !cancelled else { return }
         let last = index == plan.outputTokens - 1
+        record(token: index, last: last)
         guard plan.stream else {
             if last { finishNonStreaming() }
             return
@@ -85,6 +106,12 @@ final class SimGeneration {
         let chunk = SimResponses.contentChunk(
             identity, text: SimText.token(index), last: last, finishReason: plan.finishReason)
         responder.sendEvent(SimResponses.event(chunk))
+        eventsSent += 1
+        if let limit = faults.closeAfterEvents, eventsSent >= limit {
+            cancel()
+            responder.abortConnection()  // fault injection: the replica dies mid-stream
+            return
+        }
         guard last else { return }
         if plan.includeUsage {
             let usage = SimResponses.usageChunk(identity, prompt: plan.promptTokens, completion: plan.outputTokens)
@@ -101,6 +128,36 @@ final class SimGeneration {
         finish()
         responder.json(.ok, body)
     }
+
+    /// Engine-side latency metrics, as vLLM records them.
+    private func record(token index: Int, last: Bool) {
+        let now = NIODeadline.now()
+        let sinceArrival = Double((now - arrival).nanoseconds) / 1e9
+        let gap = lastToken.map { Double((now - $0).nanoseconds) / 1e9 }
+        let firstTokenAt = index == 0 ? sinceArrival : nil
+        lastToken = now
+        let plan = self.plan
+        metrics.update { values in
+            if let firstTokenAt {
+                values.ttft.observe(firstTokenAt)
+                if self.driver == nil { values.queue.observe(0) }
+            }
+            if let gap { values.itl.observe(gap) }
+            if last {
+                values.e2e.observe(sinceArrival)
+                values.finished[plan.finishReason, default: 0] += 1
+                values.promptTokens += plan.promptTokens
+                values.generationTokens += plan.outputTokens
+            }
+        }
+        if last, plan.outputTokens > 1, let firstToken = firstTokenTime {
+            let tpot = (sinceArrival - firstToken) / Double(plan.outputTokens - 1)
+            metrics.update { $0.tpot.observe(tpot) }
+        }
+        if index == 0 { firstTokenTime = sinceArrival }
+    }
+
+    private var firstTokenTime: Double?
 
     private func finish() {
         scheduled = nil

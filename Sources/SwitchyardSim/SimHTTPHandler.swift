@@ -65,7 +65,28 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             responder.json(.ok, SimResponses.models(configuration, created: created, permissionID: Self.hexID()))
         case "/health":
             guard isGet else { return responder.methodNotAllowed(allow: "GET") }
-            responder.send(.ok, contentType: nil, body: "")
+            let status = shared.faults.healthStatus.map { HTTPResponseStatus(statusCode: $0) } ?? .ok
+            responder.send(status, contentType: nil, body: "")
+        case "/metrics":
+            guard isGet else { return responder.methodNotAllowed(allow: "GET") }
+            let stats = shared.stats
+            let engine = shared.driver != nil
+            let text = shared.metrics.render(
+                modelName: configuration.servedModelName, running: engine ? stats.engineRunning : stats.running,
+                waiting: stats.engineWaiting, kvCacheUsage: stats.kvCacheUsage, preemptions: stats.preemptions)
+            responder.send(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: text)
+        case "/sim/state":
+            guard isGet else { return responder.methodNotAllowed(allow: "GET") }
+            responder.json(.ok, SimResponses.state(shared.stats, faults: shared.faults))
+        case "/sim/faults":
+            guard head.method == .POST else { return responder.methodNotAllowed(allow: "POST") }
+            switch SimFaults.parse(body) {
+            case .success(let faults):
+                shared.faults = faults
+                responder.json(.ok, faults.json)
+            case .failure(let error):
+                responder.error(SimRequestParser.badRequest(error.message))
+            }
         case "/version":
             guard isGet else { return responder.methodNotAllowed(allow: "GET") }
             responder.json(.ok, SimResponses.version)
@@ -79,6 +100,12 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case "/v1/chat/completions", "/v1/completions":
             guard head.method == .POST else { return responder.methodNotAllowed(allow: "POST") }
+            if let status = shared.faults.errorStatus {
+                return responder.error(
+                    OpenAIError(
+                        status: status, message: "Simulated failure (fault injection: error_status).",
+                        reason: "sim_fault"))
+            }
             let endpoint: SimEndpoint = path == "/v1/completions" ? .completions : .chatCompletions
             switch SimRequestParser.generation(body: body, endpoint: endpoint, configuration: configuration) {
             case .success(let plan):
@@ -112,7 +139,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             model: configuration.servedModelName)
         let generation = SimGeneration(
             plan: plan, identity: identity, configuration: configuration, driver: shared.driver,
-            responder: responder, onFinish: { [weak self] in self?.generationFinished(plan) })
+            metrics: shared.metrics, faults: shared.faults, responder: responder, onFinish: { [weak self] in self?.generationFinished(plan) })
         self.generation = generation
         generation.start()
     }
@@ -155,6 +182,9 @@ struct Responder {
     var eventLoop: any EventLoop { context.eventLoop }
     /// False once the client has gone: writes are then skipped.
     var isActive: Bool { context.channel.isActive }
+
+    /// Drops the connection (fault injection: a replica dying mid-stream).
+    func abortConnection() { context.close(promise: nil) }
 
     private func responseHead(_ status: HTTPResponseStatus, contentType: String?, length: Int?) -> HTTPResponseHead {
         var headers = HTTPHeaders()

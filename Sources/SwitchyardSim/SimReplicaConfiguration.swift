@@ -29,6 +29,8 @@ public struct SimReplicaConfiguration: Sendable {
     public var timeScale: Double = 1
     /// Seed of the natural output lengths (requests without `ignore_eos`, engine model only).
     public var seed: UInt64 = 0
+    /// Faults in force from the start (see `SimFaults`; changeable at runtime).
+    public var faults = SimFaults()
     /// GLM's image-token formula and its pixel bounds.
     public var imageCost = GLMImageCost()
     /// Image tokens assumed for `http(s)` image URLs (the simulator does not fetch them).

@@ -39,6 +39,16 @@ enum SimResponses {
 
     static let done = "data: [DONE]\n\n"
 
+    /// `GET /sim/state`: queue, batch, KV use and counters.
+    static func state(_ stats: SimReplicaStats, faults: SimFaults) -> String {
+        "{\"waiting\":\(stats.engineWaiting),\"running\":\(stats.engineRunning),\"kv_cache_usage\":\(stats.kvCacheUsage),"
+            + "\"preemptions\":\(stats.preemptions),\"generations_running\":\(stats.running),"
+            + "\"generations_started\":\(stats.generationsStarted),\"generations_completed\":\(stats.generationsCompleted),"
+            + "\"generations_aborted\":\(stats.generationsAborted),\"requests_received\":\(stats.requestsReceived),"
+            + "\"connections_accepted\":\(stats.connectionsAccepted),"
+            + "\"completion_tokens_generated\":\(stats.completionTokensGenerated),\"faults\":\(faults.json)}"
+    }
+
     /// The chat role chunk that opens a chat stream.
     static func chatRoleChunk(_ stream: SimStreamIdentity) -> String {
         stream.chunkPrefix

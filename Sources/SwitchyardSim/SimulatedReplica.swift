@@ -17,6 +17,12 @@ public final class SimulatedReplica: Sendable {
     /// A consistent snapshot of the replica's counters.
     public var stats: SimReplicaStats { shared.stats }
 
+    /// The faults in force; setting them has the same effect as `POST /sim/faults`.
+    public var faults: SimFaults {
+        get { shared.faults }
+        set { shared.faults = newValue }
+    }
+
     private init(serverChannel: any Channel, shared: SimReplicaShared, port: Int) {
         self.serverChannel = serverChannel
         self.shared = shared
@@ -27,18 +33,19 @@ public final class SimulatedReplica: Sendable {
     public static func start(
         _ configuration: SimReplicaConfiguration, group: any EventLoopGroup
     ) async throws -> SimulatedReplica {
+        let metrics = SimMetrics()
         let driver = configuration.engine.map {
-            EngineDriver(profile: $0, timeScale: configuration.timeScale, eventLoop: group.next())
+            EngineDriver(profile: $0, timeScale: configuration.timeScale, eventLoop: group.next(), metrics: metrics)
         }
-        let shared = SimReplicaShared(driver: driver)
+        let shared = SimReplicaShared(driver: driver, metrics: metrics, faults: configuration.faults)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard shared.register(channel) else {
-                        throw ChannelError.ioOnClosedChannel  // replica is shutting down
+                    guard shared.register(channel), !shared.faults.refuseConnections else {
+                        throw ChannelError.ioOnClosedChannel  // shutting down, or told to refuse
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
@@ -81,10 +88,26 @@ final class SimReplicaShared: Sendable {
 
     private let state = Mutex(State())
     private let generations = Mutex<UInt64>(0)
+    private let faultState: Mutex<SimFaults>
+
+    /// The replica's injected faults, read by every connection (see `SimFaults`).
+    var faults: SimFaults {
+        get { faultState.withLock { $0 } }
+        set {
+            faultState.withLock { $0 = newValue }
+            driver?.setSlowFactor(newValue.slowFactor)
+        }
+    }
     /// The engine every connection of this replica submits to (nil: fixed timing).
     let driver: EngineDriver?
+    let metrics: SimMetrics
 
-    init(driver: EngineDriver?) { self.driver = driver }
+    init(driver: EngineDriver?, metrics: SimMetrics, faults: SimFaults) {
+        self.driver = driver
+        self.metrics = metrics
+        self.faultState = Mutex(faults)
+        driver?.setSlowFactor(faults.slowFactor)
+    }
 
     /// The n-th generation's key for its natural length.
     func nextGenerationKey(seed: UInt64) -> UInt64 {

@@ -26,6 +26,20 @@ struct SimOptions: ParsableArguments {
     @Option(name: .customLong("max-num-seqs"), help: "vLLM's --max-num-seqs (engine timing).") var maxNumSeqs: Int?
     @Option(name: .customLong("max-num-batched-tokens"), help: "vLLM's --max-num-batched-tokens (engine timing).")
     var maxNumBatchedTokens: Int?
+    @Option(
+        name: .customLong("replica-speed"),
+        help: "Relative speed, one value or one per replica (1,1,1,0.5: the fourth runs at half speed).")
+    var replicaSpeed = "1"
+    @Option(name: .customLong("fault-health-status"), help: "Fault: /health answers this status.")
+    var faultHealthStatus: Int?
+    @Option(name: .customLong("fault-error-status"), help: "Fault: generation requests answer this status.")
+    var faultErrorStatus: Int?
+    @Option(name: .customLong("fault-stall-first-token-ms"), help: "Fault: wait this long before generating.")
+    var faultStallMs = 0.0
+    @Option(name: .customLong("fault-close-after-events"), help: "Fault: drop a stream's connection after K events.")
+    var faultCloseAfterEvents: Int?
+    @Flag(name: .customLong("fault-refuse-connections"), help: "Fault: close new connections at once.")
+    var faultRefuseConnections = false
     @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms (fixed timing).") var ttftMs = 50.0
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
@@ -66,8 +80,26 @@ struct SimOptions: ParsableArguments {
         guard timeScale > 0 else { throw ConfigurationFailure("--time-scale: must be greater than 0") }
         base.timeScale = timeScale
         base.seed = seed
+        base.faults.healthStatus = faultHealthStatus
+        base.faults.errorStatus = faultErrorStatus
+        base.faults.stallFirstTokenMs = faultStallMs
+        base.faults.closeAfterEvents = faultCloseAfterEvents
+        base.faults.refuseConnections = faultRefuseConnections
+        let speeds = try replicaSpeed.split(separator: ",").map { text -> Double in
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0 else {
+                throw ConfigurationFailure("--replica-speed: \"\(text)\" is not a positive number")
+            }
+            return value
+        }
+        guard speeds.count == 1 || speeds.count == replicas else {
+            throw ConfigurationFailure("--replica-speed: give one value or one per replica (\(replicas))")
+        }
         return try await SimulatedFleet.start(base, replicas: replicas, group: group) { index, configuration in
             configuration.maxModelLen = lengths.count == 1 ? lengths[0] : lengths[index]
+            let speed = speeds.count == 1 ? speeds[0] : speeds[index]
+            configuration.timeScale /= speed
+            configuration.timeToFirstToken = configuration.timeToFirstToken / speed
+            configuration.interTokenInterval = configuration.interTokenInterval / speed
         }
     }
 }

@@ -12,7 +12,14 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
     private let timeScale: Double
     private var engine: SimEngine
     private var listeners: [Int: Listener] = [:]
+    /// When each request reached the engine, until it is first scheduled (queue time).
+    private var queuedSince: [Int: NIODeadline] = [:]
+    private let metrics: SimMetrics
     private var busy = false
+    private let slowFactor = NIOLockedValueBox(1.0)
+
+    /// Fault injection: the engine runs `factor` times slower (1 = normal).
+    func setSlowFactor(_ factor: Double) { slowFactor.withLockedValue { $0 = factor } }
     private let ids = NIOLockedValueBox(0)
     private let snapshot: NIOLockedValueBox<EngineSnapshot>
 
@@ -23,7 +30,8 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
         var preemptions = 0
     }
 
-    init(profile: EngineProfile, timeScale: Double, eventLoop: any EventLoop) {
+    init(profile: EngineProfile, timeScale: Double, eventLoop: any EventLoop, metrics: SimMetrics) {
+        self.metrics = metrics
         self.engine = SimEngine(profile: profile)
         self.timeScale = timeScale
         self.eventLoop = eventLoop
@@ -45,6 +53,7 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
             self.listeners[id] = listener
             self.eventLoop.scheduleTask(in: self.scaled(preprocess)) {
                 guard self.listeners[id] != nil else { return }  // aborted while preprocessing
+                self.queuedSince[id] = .now()
                 self.engine.add(request)
                 self.publish()
                 self.pump()
@@ -57,6 +66,7 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
     func abort(_ id: Int) {
         eventLoop.execute {
             self.listeners[id] = nil
+            self.queuedSince[id] = nil
             self.engine.abort(id: id)
             self.publish()
         }
@@ -65,6 +75,12 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
     private func pump() {
         guard !busy, let step = engine.step() else { return }
         busy = true
+        let now = NIODeadline.now()
+        for id in step.admitted {
+            guard let since = queuedSince.removeValue(forKey: id) else { continue }
+            let seconds = Double((now - since).nanoseconds) / 1e9
+            metrics.update { $0.queue.observe(seconds) }
+        }
         publish()
         eventLoop.scheduleTask(in: scaled(step.durationMs)) {
             self.busy = false
@@ -79,7 +95,8 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
     }
 
     private func scaled(_ milliseconds: Double) -> TimeAmount {
-        .nanoseconds(Int64(milliseconds * timeScale * 1_000_000))
+        let factor = slowFactor.withLockedValue { $0 }
+        return .nanoseconds(Int64(milliseconds * timeScale * factor * 1_000_000))
     }
 
     private func publish() {

@@ -41,6 +41,8 @@ public struct SimEngine: Sendable {
         public var durationMs: Double
         public var tokens: [TokenEvent]
         public var preempted: [Int]
+        /// Requests moved from the waiting queue into the batch by this step.
+        public var admitted: [Int]
         public var decodeSequences: Int
         public var prefillTokens: Int
         public var encoderTokens: Int
@@ -109,6 +111,7 @@ public struct SimEngine: Sendable {
         var budget = profile.maxNumBatchedTokens
         var scheduled: [(id: Int, tokens: Int)] = []
         var preempted: [Int] = []
+        var admitted: [Int] = []
 
         // 1. Running requests, oldest first: a decode token, or the next prefill chunk.
         var index = 0
@@ -146,6 +149,7 @@ public struct SimEngine: Sendable {
             sequence.blocks += blocksNeeded
             usedBlocks += blocksNeeded
             running.append(sequence)
+            admitted.append(sequence.request.id)
             scheduled.append((sequence.request.id, need))
             budget -= need
         }
@@ -190,7 +194,8 @@ public struct SimEngine: Sendable {
         let duration = profile.stepMilliseconds(
             decoding: decodeSequences, prefillTokens: prefillTokens, encoderTokens: encoderTokens)
         return Step(
-            durationMs: duration, tokens: tokens, preempted: preempted, decodeSequences: decodeSequences,
+            durationMs: duration, tokens: tokens, preempted: preempted, admitted: admitted,
+            decodeSequences: decodeSequences,
             prefillTokens: prefillTokens, encoderTokens: encoderTokens)
     }
 
