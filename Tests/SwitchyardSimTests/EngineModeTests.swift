@@ -93,7 +93,7 @@ import Testing
     @Test func concurrentRequestsShareSteps() async throws {
         // Eight streams at once: batched decoding makes the whole batch take far less than eight
         // times one stream.
-        try await withReplica(Self.engineConfiguration(timeScale: 0.05)) { replica, group in
+        try await withReplica(Self.engineConfiguration(timeScale: 0.2)) { replica, group in
             let clock = ContinuousClock()
             let single = try await clock.measure {
                 _ = try await Self.stream(replica.port, maxTokens: 30, ignoreEOS: true, group: group)
