@@ -31,6 +31,10 @@ public struct SimReplicaConfiguration: Sendable {
     public var seed: UInt64 = 0
     /// Faults in force from the start (see `SimFaults`; changeable at runtime).
     public var faults = SimFaults()
+    /// vLLM's `--scheduling-policy`: `priority` accepts the request field `priority`.
+    public var schedulingPolicy: SimEngine.Policy = .fcfs
+    /// vLLM's `--allowed-local-media-path`: `file://` images under it are accepted.
+    public var allowedLocalMediaPath: String? = nil
     /// GLM's image-token formula and its pixel bounds.
     public var imageCost = GLMImageCost()
     /// Image tokens assumed for `http(s)` image URLs (the simulator does not fetch them).

@@ -20,6 +20,8 @@ struct SimGenerationPlan: Sendable, Equatable {
     var ignoreEOS = false
     /// The model ends before the budget (engine model, without `ignore_eos`).
     var stoppedEarly = false
+    /// Lower runs first (only with `--scheduling-policy priority`).
+    var priority = 0
 
     var finishReason: String { stoppedEarly ? "stop" : "length" }
 }
@@ -156,7 +158,8 @@ enum SimRequestParser {
             return .failure(error)
         }
 
-        if let priority = object["priority"] as? Int, priority != 0 {
+        let priority = (object["priority"] as? Int) ?? 0
+        if priority != 0, configuration.schedulingPolicy != .priority {
             return .failure(badRequest("Got priority \(priority) but Priority scheduling is not enabled."))
         }
 
@@ -191,7 +194,8 @@ enum SimRequestParser {
             SimGenerationPlan(
                 endpoint: endpoint, stream: stream, includeUsage: stream && includeUsage,
                 promptTokens: promptTokens, outputTokens: outputTokens, imageTokens: images.tokens,
-                megapixels: images.megapixels, ignoreEOS: (object["ignore_eos"] as? Bool) ?? false))
+                megapixels: images.megapixels, ignoreEOS: (object["ignore_eos"] as? Bool) ?? false,
+                priority: priority))
     }
 
     static func contextOverflow(maxModelLen: Int, prompt: Int, output: Int) -> OpenAIError {
@@ -253,8 +257,20 @@ struct SimImageCost: Sendable, Equatable {
                 cost.tokens += configuration.remoteImageTokens
                 cost.megapixels += remoteMegapixels
             } else if lower.hasPrefix("file://") {
-                return .failure(
-                    SimRequestParser.badRequest("Cannot load local files without `--allowed-local-media-path`."))
+                let path = String(url.dropFirst("file://".count))
+                guard let allowed = configuration.allowedLocalMediaPath else {
+                    return .failure(
+                        SimRequestParser.badRequest("Cannot load local files without `--allowed-local-media-path`."))
+                }
+                let root = allowed.hasSuffix("/") ? allowed : allowed + "/"
+                guard path.hasPrefix(root) || path == allowed, !path.split(separator: "/").contains("..") else {
+                    return .failure(
+                        SimRequestParser.badRequest(
+                            "The file path \(path) must be a subpath of `--allowed-local-media-path` \(allowed)."))
+                }
+                // The simulator does not read local files: they cost like a remote image.
+                cost.tokens += configuration.remoteImageTokens
+                cost.megapixels += remoteMegapixels
             } else {
                 return .failure(
                     SimRequestParser.badRequest("Invalid `image_url`: expected a data:, http(s):// or file:// URL."))

@@ -35,7 +35,9 @@ public final class SimulatedReplica: Sendable {
     ) async throws -> SimulatedReplica {
         let metrics = SimMetrics()
         let driver = configuration.engine.map {
-            EngineDriver(profile: $0, timeScale: configuration.timeScale, eventLoop: group.next(), metrics: metrics)
+            EngineDriver(
+                profile: $0, policy: configuration.schedulingPolicy, timeScale: configuration.timeScale,
+                eventLoop: group.next(), metrics: metrics)
         }
         let shared = SimReplicaShared(driver: driver, metrics: metrics, faults: configuration.faults)
         let bootstrap = ServerBootstrap(group: group)

@@ -40,6 +40,10 @@ struct SimOptions: ParsableArguments {
     var faultCloseAfterEvents: Int?
     @Flag(name: .customLong("fault-refuse-connections"), help: "Fault: close new connections at once.")
     var faultRefuseConnections = false
+    @Option(name: .customLong("scheduling-policy"), help: "fcfs, or priority (accepts the request's `priority`).")
+    var schedulingPolicy = "fcfs"
+    @Option(name: .customLong("allowed-local-media-path"), help: "Accept file:// images under this directory.")
+    var allowedLocalMediaPath: String?
     @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms (fixed timing).") var ttftMs = 50.0
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
@@ -80,6 +84,11 @@ struct SimOptions: ParsableArguments {
         guard timeScale > 0 else { throw ConfigurationFailure("--time-scale: must be greater than 0") }
         base.timeScale = timeScale
         base.seed = seed
+        guard let policy = SimEngine.Policy(rawValue: schedulingPolicy) else {
+            throw ConfigurationFailure("--scheduling-policy: must be fcfs or priority, got \"\(schedulingPolicy)\"")
+        }
+        base.schedulingPolicy = policy
+        base.allowedLocalMediaPath = allowedLocalMediaPath
         base.faults.healthStatus = faultHealthStatus
         base.faults.errorStatus = faultErrorStatus
         base.faults.stallFirstTokenMs = faultStallMs

@@ -30,9 +30,12 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
         var preemptions = 0
     }
 
-    init(profile: EngineProfile, timeScale: Double, eventLoop: any EventLoop, metrics: SimMetrics) {
+    init(
+        profile: EngineProfile, policy: SimEngine.Policy, timeScale: Double, eventLoop: any EventLoop,
+        metrics: SimMetrics
+    ) {
         self.metrics = metrics
-        self.engine = SimEngine(profile: profile)
+        self.engine = SimEngine(profile: profile, policy: policy)
         self.timeScale = timeScale
         self.eventLoop = eventLoop
         self.snapshot = NIOLockedValueBox(EngineSnapshot())
@@ -47,7 +50,8 @@ final class EngineDriver: @unchecked Sendable {  // mutable state confined to `e
             return value
         }
         let request = EngineRequest(
-            id: id, promptTokens: plan.promptTokens, imageTokens: plan.imageTokens, outputTokens: outputTokens)
+            id: id, promptTokens: plan.promptTokens, imageTokens: plan.imageTokens, outputTokens: outputTokens,
+            priority: plan.priority)
         let preprocess = engine.profile.preprocessMilliseconds(megapixels: plan.megapixels)
         eventLoop.execute {
             self.listeners[id] = listener
