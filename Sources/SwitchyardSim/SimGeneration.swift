@@ -103,8 +103,18 @@ final class SimGeneration {
         if index == 0, plan.endpoint == .chatCompletions {
             responder.sendEvent(SimResponses.event(SimResponses.chatRoleChunk(identity)))
         }
-        let chunk = SimResponses.contentChunk(
-            identity, text: SimText.token(index), last: last, finishReason: plan.finishReason)
+        let chunk: String
+        if let call = plan.shape.toolCall {
+            // The tool parser holds every token back until the call is complete.
+            guard last else { return }
+            chunk = SimResponses.toolCallChunk(
+                identity, name: call.name, arguments: call.arguments, callID: "call_" + identity.id.suffix(24))
+        } else if index < plan.shape.reasoningTokens {
+            chunk = SimResponses.reasoningChunk(identity, text: SimText.token(index))
+        } else {
+            chunk = SimResponses.contentChunk(
+                identity, text: SimText.token(index), last: last, finishReason: plan.finishReason)
+        }
         responder.sendEvent(SimResponses.event(chunk))
         eventsSent += 1
         if let limit = faults.closeAfterEvents, eventsSent >= limit {
@@ -122,9 +132,13 @@ final class SimGeneration {
     }
 
     private func finishNonStreaming() {
+        let reasoning = plan.shape.reasoningTokens
+        let text = (reasoning..<plan.outputTokens).map(SimText.token).joined()
         let body = SimResponses.completeBody(
-            identity, text: SimText.text(tokens: plan.outputTokens), prompt: plan.promptTokens,
-            completion: plan.outputTokens, finishReason: plan.finishReason)
+            identity, text: plan.shape.toolCall == nil ? text : "", prompt: plan.promptTokens,
+            completion: plan.outputTokens, finishReason: plan.finishReasonForLastChunk,
+            reasoning: reasoning > 0 ? (0..<reasoning).map(SimText.token).joined() : nil,
+            toolCall: plan.shape.toolCall.map { ($0.name, $0.arguments, "call_" + identity.id.suffix(24)) })
         finish()
         responder.json(.ok, body)
     }

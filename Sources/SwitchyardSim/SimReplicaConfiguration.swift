@@ -35,6 +35,10 @@ public struct SimReplicaConfiguration: Sendable {
     public var schedulingPolicy: SimEngine.Policy = .fcfs
     /// vLLM's `--allowed-local-media-path`: `file://` images under it are accepted.
     public var allowedLocalMediaPath: String? = nil
+    /// `--reasoning-parser glm45`: part of each chat answer streams as reasoning.
+    public var reasoningParser = false
+    /// `--tool-call-parser glm45 --enable-auto-tool-choice`: requests with `tools` call one.
+    public var toolCallParser = false
     /// GLM's image-token formula and its pixel bounds.
     public var imageCost = GLMImageCost()
     /// Image tokens assumed for `http(s)` image URLs (the simulator does not fetch them).

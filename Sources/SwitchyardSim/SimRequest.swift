@@ -22,6 +22,10 @@ struct SimGenerationPlan: Sendable, Equatable {
     var stoppedEarly = false
     /// Lower runs first (only with `--scheduling-policy priority`).
     var priority = 0
+    /// Reasoning and tool-call output (glm45 parsers).
+    var shape = SimOutputShape()
+
+    var finishReasonForLastChunk: String { shape.toolCall != nil ? "tool_calls" : finishReason }
 
     var finishReason: String { stoppedEarly ? "stop" : "length" }
 }
@@ -195,7 +199,9 @@ enum SimRequestParser {
                 endpoint: endpoint, stream: stream, includeUsage: stream && includeUsage,
                 promptTokens: promptTokens, outputTokens: outputTokens, imageTokens: images.tokens,
                 megapixels: images.megapixels, ignoreEOS: (object["ignore_eos"] as? Bool) ?? false,
-                priority: priority))
+                priority: priority,
+                shape: SimOutputShape.of(
+                    object, endpoint: endpoint, outputTokens: outputTokens, configuration: configuration)))
     }
 
     static func contextOverflow(maxModelLen: Int, prompt: Int, output: Int) -> OpenAIError {

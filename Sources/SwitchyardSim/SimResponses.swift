@@ -74,6 +74,23 @@ enum SimResponses {
         }
     }
 
+    /// A reasoning token as the glm45 reasoning parser streams it (both field names).
+    static func reasoningChunk(_ stream: SimStreamIdentity, text: String) -> String {
+        let quoted = JSONString.quoted(text)
+        return stream.chunkPrefix
+            + "\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\(quoted),\"reasoning_content\":\(quoted)},"
+            + "\"logprobs\":null,\"finish_reason\":null}]}"
+    }
+
+    /// The glm45 tool parser's single burst: the whole call, and the request's end.
+    static func toolCallChunk(_ stream: SimStreamIdentity, name: String, arguments: String, callID: String) -> String {
+        stream.chunkPrefix
+            + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\(JSONString.quoted(callID)),"
+            + "\"type\":\"function\",\"function\":{\"name\":\(JSONString.quoted(name)),"
+            + "\"arguments\":\(JSONString.quoted(arguments))}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\","
+            + "\"stop_reason\":null}]}"
+    }
+
     /// The final usage chunk (`choices: []`).
     static func usageChunk(_ stream: SimStreamIdentity, prompt: Int, completion: Int) -> String {
         stream.chunkPrefix + "\"choices\":[],\"usage\":\(usage(prompt: prompt, completion: completion))}"
@@ -81,8 +98,15 @@ enum SimResponses {
 
     /// The whole answer of a non-streaming request.
     static func completeBody(
-        _ stream: SimStreamIdentity, text: String, prompt: Int, completion: Int, finishReason: String = "length"
+        _ stream: SimStreamIdentity, text: String, prompt: Int, completion: Int, finishReason: String = "length",
+        reasoning: String? = nil, toolCall: (name: String, arguments: String, id: String)? = nil
     ) -> String {
+        let reasoningJSON = reasoning.map(JSONString.quoted) ?? "null"
+        let toolCalls =
+            toolCall.map {
+                "[{\"id\":\(JSONString.quoted($0.id)),\"type\":\"function\",\"function\":{\"name\":\(JSONString.quoted($0.name)),"
+                    + "\"arguments\":\(JSONString.quoted($0.arguments))}}]"
+            } ?? "[]"
         let head =
             "{\"id\":\(JSONString.quoted(stream.id)),\"object\":\"\(stream.endpoint.completeObject)\","
             + "\"created\":\(stream.created),\"model\":\(JSONString.quoted(stream.model)),"
@@ -90,7 +114,7 @@ enum SimResponses {
         case .chatCompletions:
             return head
                 + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(JSONString.quoted(text)),"
-                + "\"reasoning_content\":null,\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"\(finishReason)\","
+                + "\"reasoning_content\":\(reasoningJSON),\"tool_calls\":\(toolCalls)},\"logprobs\":null,\"finish_reason\":\"\(finishReason)\","
                 + "\"stop_reason\":null}],\"usage\":\(usage(prompt: prompt, completion: completion)),"
                 + "\"prompt_logprobs\":null}"
         case .completions:

@@ -44,6 +44,10 @@ struct SimOptions: ParsableArguments {
     var schedulingPolicy = "fcfs"
     @Option(name: .customLong("allowed-local-media-path"), help: "Accept file:// images under this directory.")
     var allowedLocalMediaPath: String?
+    @Option(name: .customLong("reasoning-parser"), help: "glm45: stream part of each answer as reasoning.")
+    var reasoningParser: String?
+    @Option(name: .customLong("tool-call-parser"), help: "glm45: requests with tools get one tool call.")
+    var toolCallParser: String?
     @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms (fixed timing).") var ttftMs = 50.0
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
@@ -89,6 +93,11 @@ struct SimOptions: ParsableArguments {
         }
         base.schedulingPolicy = policy
         base.allowedLocalMediaPath = allowedLocalMediaPath
+        for (flag, value) in [("--reasoning-parser", reasoningParser), ("--tool-call-parser", toolCallParser)] {
+            if let value, value != "glm45" { throw ConfigurationFailure("\(flag): only glm45 is simulated, got \"\(value)\"") }
+        }
+        base.reasoningParser = reasoningParser != nil
+        base.toolCallParser = toolCallParser != nil
         base.faults.healthStatus = faultHealthStatus
         base.faults.errorStatus = faultErrorStatus
         base.faults.stallFirstTokenMs = faultStallMs
