@@ -290,7 +290,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 answer = OpenAIError(
                     status: 400, message: "The request is not valid HTTP/1.1 (\(parserError)).", reason: "invalid_http")
             }
-            respond(answer, requestID: ProxyHeaders.makeRequestID(using: &generator), keepAlive: false, context: context)
+            respond(
+                answer, requestID: ProxyHeaders.makeRequestID(using: &generator), keepAlive: false, context: context)
         case .forwarding, .rejecting, .closed:
             break  // a response is already under way: the connection just closes
         }

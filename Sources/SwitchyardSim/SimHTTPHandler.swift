@@ -139,7 +139,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             model: configuration.servedModelName)
         let generation = SimGeneration(
             plan: plan, identity: identity, configuration: configuration, driver: shared.driver,
-            metrics: shared.metrics, faults: shared.faults, responder: responder, onFinish: { [weak self] in self?.generationFinished(plan) })
+            metrics: shared.metrics, faults: shared.faults, responder: responder,
+            onFinish: { [weak self] in self?.generationFinished(plan) })
         self.generation = generation
         generation.start()
     }

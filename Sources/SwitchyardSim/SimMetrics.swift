@@ -85,7 +85,8 @@ final class SimMetrics: Sendable {
         out += "vllm:generation_tokens_total{\(labels)} \(float(Double(v.generationTokens)))\n"
         metric("vllm:request_success_total", "counter", "Count of successfully processed requests.")
         for reason in ["stop", "length", "abort"] {
-            out += "vllm:request_success_total{\(labels),finished_reason=\"\(reason)\"} \(float(Double(v.finished[reason] ?? 0)))\n"
+            out +=
+                "vllm:request_success_total{\(labels),finished_reason=\"\(reason)\"} \(float(Double(v.finished[reason] ?? 0)))\n"
         }
         histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", v.ttft)
         histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", v.itl)

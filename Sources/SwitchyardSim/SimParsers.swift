@@ -31,7 +31,9 @@ struct SimOutputShape: Sendable, Equatable {
             if (choice as? String) != "none" {
                 let named = ((choice as? [String: Any])?["function"] as? [String: Any])?["name"] as? String
                 let function =
-                    tools.compactMap { $0["function"] as? [String: Any] }.first { named == nil || $0["name"] as? String == named }
+                    tools.compactMap { $0["function"] as? [String: Any] }.first {
+                        named == nil || $0["name"] as? String == named
+                    }
                 if let function, let name = function["name"] as? String {
                     shape.toolCall = (name, arguments(for: function))
                     return shape

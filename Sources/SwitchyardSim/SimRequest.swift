@@ -112,7 +112,8 @@ enum SimRequestParser {
     static func checkModel(_ object: [String: Any], configuration: SimReplicaConfiguration) -> OpenAIError? {
         guard let model = object["model"], !(model is NSNull) else { return nil }
         guard let name = model as? String else { return badRequest("model must be a string", param: "model") }
-        return name == configuration.servedModelName ? nil : OpenAIError.unknownModel(name, validNames: [configuration.servedModelName])
+        return name == configuration.servedModelName
+            ? nil : OpenAIError.unknownModel(name, validNames: [configuration.servedModelName])
     }
 
     static func generation(
@@ -269,10 +270,10 @@ struct SimImageCost: Sendable, Equatable {
                         SimRequestParser.badRequest("Cannot load local files without `--allowed-local-media-path`."))
                 }
                 let root = allowed.hasSuffix("/") ? allowed : allowed + "/"
-                guard path.hasPrefix(root) || path == allowed, !path.split(separator: "/").contains("..") else {
+                guard path.hasPrefix(root), !path.split(separator: "/").contains("..") else {
                     return .failure(
                         SimRequestParser.badRequest(
-                            "The file path \(path) must be a subpath of `--allowed-local-media-path` \(allowed)."))
+                            "The file path \(path) must be a subpath of `--allowed-local-media-path \(allowed)`."))
                 }
                 // The simulator does not read local files: they cost like a remote image.
                 cost.tokens += configuration.remoteImageTokens

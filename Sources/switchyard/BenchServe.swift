@@ -149,10 +149,13 @@ struct BenchServe: AsyncParsableCommand {
             backend: benchBackend.rawValue, label: label, modelID: modelID, tokenizerID: nil, numPrompts: numPrompts,
             requestRate: rate, burstiness: burstiness, maxConcurrency: maxConcurrency, date: Self.timestamp(),
             duration: run.duration)
-        print(BenchmarkReport.text(metrics: result, info: info, percentileMetrics: metrics, percentiles: percentiles), terminator: "")
+        print(
+            BenchmarkReport.text(metrics: result, info: info, percentileMetrics: metrics, percentiles: percentiles),
+            terminator: "")
         if saveResult {
             let json = BenchmarkReport.json(
-                metrics: result, info: info, outcomes: run.outcomes, percentileMetrics: metrics, percentiles: percentiles)
+                metrics: result, info: info, outcomes: run.outcomes, percentileMetrics: metrics,
+                percentiles: percentiles)
             let path = resultPath(modelID: modelID, info: info)
             try json.write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -165,7 +168,9 @@ struct BenchServe: AsyncParsableCommand {
         case "visionarena-synthetic":
             return VisionArenaSyntheticDataset()
         case "jsonl":
-            guard let datasetPath else { throw ConfigurationFailure("--dataset-path: required with --dataset-name jsonl") }
+            guard let datasetPath else {
+                throw ConfigurationFailure("--dataset-path: required with --dataset-name jsonl")
+            }
             return JSONLDataset(path: datasetPath, defaultOutputLen: randomOutputLen)
         default:
             throw ConfigurationFailure(

@@ -17,7 +17,8 @@ struct SimOptions: ParsableArguments {
         help: "Context length; a comma-separated list gives each replica its own (65536,131072).")
     var maxModelLen = "65536"
     @Option(
-        help: "engine: the calibrated GLM-4.5V engine model (batching, chunked prefill, KV); fixed: --ttft-ms and --itl-ms."
+        help:
+            "engine: the calibrated GLM-4.5V engine model (batching, chunked prefill, KV); fixed: --ttft-ms and --itl-ms."
     )
     var timing = "engine"
     @Option(name: .customLong("time-scale"), help: "Engine time ÷ real time, e.g. 0.1 runs ten times faster.")
@@ -52,7 +53,9 @@ struct SimOptions: ParsableArguments {
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
     @Option(help: "Images accepted per prompt (vLLM's --limit-mm-per-prompt).") var maxImagesPerPrompt = 1
-    @Option(name: .customLong("remote-image-tokens"), help: "Tokens assumed for an http(s) image (default: the per-image maximum).")
+    @Option(
+        name: .customLong("remote-image-tokens"),
+        help: "Tokens assumed for an http(s) image (default: the per-image maximum).")
     var remoteImageTokens: Int?
 
     func start(group: MultiThreadedEventLoopGroup, portOverride: Int? = nil) async throws -> [SimulatedReplica] {
@@ -94,7 +97,9 @@ struct SimOptions: ParsableArguments {
         base.schedulingPolicy = policy
         base.allowedLocalMediaPath = allowedLocalMediaPath
         for (flag, value) in [("--reasoning-parser", reasoningParser), ("--tool-call-parser", toolCallParser)] {
-            if let value, value != "glm45" { throw ConfigurationFailure("\(flag): only glm45 is simulated, got \"\(value)\"") }
+            if let value, value != "glm45" {
+                throw ConfigurationFailure("\(flag): only glm45 is simulated, got \"\(value)\"")
+            }
         }
         base.reasoningParser = reasoningParser != nil
         base.toolCallParser = toolCallParser != nil

@@ -28,7 +28,9 @@ struct SimCalibrate: AsyncParsableCommand {
         for (target, value) in results {
             let ok = target.check(value)
             guard target.tolerance.isFinite else {
-                print("| \(target.scenario) | \(target.metric) | | \(String(format: "%.2f", value)) | | for reference | |")
+                print(
+                    "| \(target.scenario) | \(target.metric) | | \(String(format: "%.2f", value)) | | for reference | |"
+                )
                 continue
             }
             allIn = allIn && ok
@@ -59,7 +61,8 @@ struct SimCalibrate: AsyncParsableCommand {
         for scenario in Calibration.scenarios {
             var arrivals = SeededRandom(seed: seed).fork(0xA771_7A15)
             let count = scenario.numPrompts
-            let times = Arrivals.sendTimes(count: count, rate: scenario.requestRate, burstiness: 1, generator: &arrivals)
+            let times = Arrivals.sendTimes(
+                count: count, rate: scenario.requestRate, burstiness: 1, generator: &arrivals)
             let requests = (0..<count).map { i in
                 VirtualBenchmark.Request(
                     sendTime: times[i], promptTokens: shaped[i].prompt, imageTokens: shaped[i].image,

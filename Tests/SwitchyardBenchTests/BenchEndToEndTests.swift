@@ -118,8 +118,11 @@ import Testing
         var options = BenchOptions(model: "no-such-model", requestIDPrefix: "bench-x-")
         options.maxConcurrency = 2
         let requests = try Self.requests(3)
-        await #expect(throws: BenchError.self) { try await BenchRunner.testRun(requests[0], client: client, options: options) }
-        let run = await BenchRunner.run(requests, client: client, options: options, progress: ProgressBar(total: 3, disabled: true))
+        await #expect(throws: BenchError.self) {
+            try await BenchRunner.testRun(requests[0], client: client, options: options)
+        }
+        let run = await BenchRunner.run(
+            requests, client: client, options: options, progress: ProgressBar(total: 3, disabled: true))
         #expect(run.outcomes.allSatisfy { !$0.success && ($0.error ?? "").contains("HTTP 404") })
         client.shutdown()
         try await sim.shutdown()

@@ -25,7 +25,9 @@ private func dispatched(_ decision: BackendTable.Decision, sourceLocation: Sourc
     return backend
 }
 
-private func refusal(_ decision: BackendTable.Decision, sourceLocation: SourceLocation = #_sourceLocation) -> OpenAIError? {
+private func refusal(_ decision: BackendTable.Decision, sourceLocation: SourceLocation = #_sourceLocation)
+    -> OpenAIError?
+{
     guard case .refuse(let error) = decision else {
         Issue.record("expected a refusal, got \(decision)", sourceLocation: sourceLocation)
         return nil

@@ -15,11 +15,15 @@ struct URLCase: Sendable, CustomTestStringConvertible {
 @Suite("BackendURL")
 struct BackendURLTests {
     static let valid: [URLCase] = [
-        URLCase(text: "http://h:1234", host: "h", port: 1234, prefix: "", hostHeader: "h:1234", description: "http://h:1234"),
+        URLCase(
+            text: "http://h:1234", host: "h", port: 1234, prefix: "", hostHeader: "h:1234", description: "http://h:1234"
+        ),
         URLCase(text: "http://h", host: "h", port: 80, prefix: "", hostHeader: "h", description: "http://h"),
         URLCase(text: "http://h:80", host: "h", port: 80, prefix: "", hostHeader: "h", description: "http://h"),
         URLCase(text: "http://h/", host: "h", port: 80, prefix: "", hostHeader: "h", description: "http://h"),
-        URLCase(text: "http://h:8000///", host: "h", port: 8000, prefix: "", hostHeader: "h:8000", description: "http://h:8000"),
+        URLCase(
+            text: "http://h:8000///", host: "h", port: 8000, prefix: "", hostHeader: "h:8000",
+            description: "http://h:8000"),
         URLCase(
             text: "http://10.0.0.5:8000/replica-a", host: "10.0.0.5", port: 8000, prefix: "/replica-a",
             hostHeader: "10.0.0.5:8000", description: "http://10.0.0.5:8000/replica-a"),
@@ -27,15 +31,24 @@ struct BackendURLTests {
             text: "http://10.0.0.5:8000/replica-a//", host: "10.0.0.5", port: 8000, prefix: "/replica-a",
             hostHeader: "10.0.0.5:8000", description: "http://10.0.0.5:8000/replica-a"),
         URLCase(
-            text: "http://gw/a/b/", host: "gw", port: 80, prefix: "/a/b", hostHeader: "gw", description: "http://gw/a/b"),
-        URLCase(text: "http://[::1]:8000", host: "::1", port: 8000, prefix: "", hostHeader: "[::1]:8000", description: "http://[::1]:8000"),
-        URLCase(text: "http://[::1]", host: "::1", port: 80, prefix: "", hostHeader: "[::1]", description: "http://[::1]"),
+            text: "http://gw/a/b/", host: "gw", port: 80, prefix: "/a/b", hostHeader: "gw", description: "http://gw/a/b"
+        ),
+        URLCase(
+            text: "http://[::1]:8000", host: "::1", port: 8000, prefix: "", hostHeader: "[::1]:8000",
+            description: "http://[::1]:8000"),
+        URLCase(
+            text: "http://[::1]", host: "::1", port: 80, prefix: "", hostHeader: "[::1]", description: "http://[::1]"),
         // Host names are case-insensitive and stored lowercased, so duplicates are found.
-        URLCase(text: "HTTP://Host:1", host: "host", port: 1, prefix: "", hostHeader: "host:1", description: "http://host:1"),
-        URLCase(text: "http://h:65535", host: "h", port: 65535, prefix: "", hostHeader: "h:65535", description: "http://h:65535"),
+        URLCase(
+            text: "HTTP://Host:1", host: "host", port: 1, prefix: "", hostHeader: "host:1", description: "http://host:1"
+        ),
+        URLCase(
+            text: "http://h:65535", host: "h", port: 65535, prefix: "", hostHeader: "h:65535",
+            description: "http://h:65535"),
         URLCase(
             text: "http://vllm-0.vllm.svc.cluster.local:8000", host: "vllm-0.vllm.svc.cluster.local", port: 8000,
-            prefix: "", hostHeader: "vllm-0.vllm.svc.cluster.local:8000", description: "http://vllm-0.vllm.svc.cluster.local:8000"),
+            prefix: "", hostHeader: "vllm-0.vllm.svc.cluster.local:8000",
+            description: "http://vllm-0.vllm.svc.cluster.local:8000"),
     ]
 
     @Test(arguments: valid)
@@ -109,6 +122,7 @@ struct BackendURLTests {
         #expect(BackendURL(host: "h", port: 80).hostHeader == "h")
         #expect(BackendURL(host: "h", port: 81).hostHeader == "h:81")
         #expect(BackendURL(host: "2001:db8::1", port: 80).hostHeader == "[2001:db8::1]")
-        #expect(BackendURL(host: "2001:db8::1", port: 8000, pathPrefix: "/x").description == "http://[2001:db8::1]:8000/x")
+        #expect(
+            BackendURL(host: "2001:db8::1", port: 8000, pathPrefix: "/x").description == "http://[2001:db8::1]:8000/x")
     }
 }

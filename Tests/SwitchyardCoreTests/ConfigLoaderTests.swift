@@ -128,12 +128,16 @@ struct ConfigLoaderTests {
 
     static let errors: [ConfigErrorCase] = [
         // Shape of the file
-        ConfigErrorCase(label: "top-level list", yaml: "- a\n- b\n", message: "the file: must be a mapping of keys to values"),
-        ConfigErrorCase(label: "top-level scalar", yaml: "hello\n", message: "the file: must be a mapping of keys to values"),
+        ConfigErrorCase(
+            label: "top-level list", yaml: "- a\n- b\n", message: "the file: must be a mapping of keys to values"),
+        ConfigErrorCase(
+            label: "top-level scalar", yaml: "hello\n", message: "the file: must be a mapping of keys to values"),
         // Unknown keys
         ConfigErrorCase(
             label: "unknown top-level key", yaml: "lisen:\n  port: 1\n",
-            message: "lisen: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"),
+            message:
+                "lisen: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"
+        ),
         ConfigErrorCase(
             label: "unknown key in listen", yaml: "listen:\n  hots: 0.0.0.0\n",
             message: "listen.hots: unknown key (known keys here: host, port)"),
@@ -147,11 +151,14 @@ struct ConfigLoaderTests {
         ),
         ConfigErrorCase(
             label: "unknown key in upstream", yaml: "upstream:\n  pool_idle: 1s\n",
-            message: "upstream.pool_idle: unknown key (known keys here: connect_timeout, max_idle_per_backend, pool_idle_timeout)"),
+            message:
+                "upstream.pool_idle: unknown key (known keys here: connect_timeout, max_idle_per_backend, pool_idle_timeout)"
+        ),
         ConfigErrorCase(
             label: "unknown key in discovery", yaml: "discovery:\n  interval: 1s\n",
             message:
-                "discovery.interval: unknown key (known keys here: health_check_interval, models_refresh_interval, probe_timeout)"),
+                "discovery.interval: unknown key (known keys here: health_check_interval, models_refresh_interval, probe_timeout)"
+        ),
         ConfigErrorCase(
             label: "unknown key in shutdown", yaml: "shutdown:\n  grace: 1s\n",
             message: "shutdown.grace: unknown key (known keys here: grace_period)"),
@@ -160,41 +167,73 @@ struct ConfigLoaderTests {
             message: "listen.hots: unknown key (known keys here: host, port)"),
         ConfigErrorCase(
             label: "non-string key", yaml: "1: x\n",
-            message: "1: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"),
+            message:
+                "1: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"),
         // Wrong shapes
-        ConfigErrorCase(label: "scalar where a mapping is expected", yaml: "listen: 8000\n", message: "listen: must be a mapping of keys to values"),
-        ConfigErrorCase(label: "list where a mapping is expected", yaml: "limits:\n  - 1\n", message: "limits: must be a mapping of keys to values"),
-        ConfigErrorCase(label: "mapping where a scalar is expected", yaml: "listen:\n  port:\n    value: 1\n", message: "listen.port: must be a single value"),
-        ConfigErrorCase(label: "list where a scalar is expected", yaml: "log_level: [debug]\n", message: "log_level: must be a single value"),
-        ConfigErrorCase(label: "mapping as a url", yaml: "backends:\n  - url: {host: a}\n", message: "backends[0].url: must be a single value"),
-        ConfigErrorCase(label: "scalar where a list is expected", yaml: "backends: http://a:1\n", message: "backends: must be a list"),
-        ConfigErrorCase(label: "mapping where a list is expected", yaml: "backends:\n  url: http://a:1\n", message: "backends: must be a list"),
-        ConfigErrorCase(label: "scalar list entry", yaml: "backends:\n  - http://a:1\n", message: "backends[0]: must be a mapping of keys to values"),
+        ConfigErrorCase(
+            label: "scalar where a mapping is expected", yaml: "listen: 8000\n",
+            message: "listen: must be a mapping of keys to values"),
+        ConfigErrorCase(
+            label: "list where a mapping is expected", yaml: "limits:\n  - 1\n",
+            message: "limits: must be a mapping of keys to values"),
+        ConfigErrorCase(
+            label: "mapping where a scalar is expected", yaml: "listen:\n  port:\n    value: 1\n",
+            message: "listen.port: must be a single value"),
+        ConfigErrorCase(
+            label: "list where a scalar is expected", yaml: "log_level: [debug]\n",
+            message: "log_level: must be a single value"),
+        ConfigErrorCase(
+            label: "mapping as a url", yaml: "backends:\n  - url: {host: a}\n",
+            message: "backends[0].url: must be a single value"),
+        ConfigErrorCase(
+            label: "scalar where a list is expected", yaml: "backends: http://a:1\n",
+            message: "backends: must be a list"),
+        ConfigErrorCase(
+            label: "mapping where a list is expected", yaml: "backends:\n  url: http://a:1\n",
+            message: "backends: must be a list"),
+        ConfigErrorCase(
+            label: "scalar list entry", yaml: "backends:\n  - http://a:1\n",
+            message: "backends[0]: must be a mapping of keys to values"),
         ConfigErrorCase(
             label: "second list entry is a scalar", yaml: "backends:\n  - url: http://a:1\n  - http://b:1\n",
             message: "backends[1]: must be a mapping of keys to values"),
         // Backends
-        ConfigErrorCase(label: "missing url", yaml: "backends:\n  - name: a\n", message: "backends[0].url: is required"),
-        ConfigErrorCase(label: "empty backend entry", yaml: "backends:\n  - {}\n", message: "backends[0].url: is required"),
+        ConfigErrorCase(
+            label: "missing url", yaml: "backends:\n  - name: a\n", message: "backends[0].url: is required"),
+        ConfigErrorCase(
+            label: "empty backend entry", yaml: "backends:\n  - {}\n", message: "backends[0].url: is required"),
         ConfigErrorCase(
             label: "https url", yaml: "backends:\n  - url: http://a:1\n  - url: https://b:443\n",
             message: "backends[1].url: https:// backends are not supported yet; use http://host:port"),
         ConfigErrorCase(
-            label: "bad port in url", yaml: "backends:\n  - url: http://a:0\n", message: "backends[0].url: port must be 1-65535, got 0"),
+            label: "bad port in url", yaml: "backends:\n  - url: http://a:0\n",
+            message: "backends[0].url: port must be 1-65535, got 0"),
         ConfigErrorCase(
             label: "not a url", yaml: "backends:\n  - url: localhost:8000\n",
             message: "backends[0].url: must look like http://host:port[/prefix], got \"localhost:8000\""),
         ConfigErrorCase(
             label: "query in url", yaml: "backends:\n  - url: \"http://a:1/?x=1\"\n",
             message: "backends[0].url: must not have a query or fragment, got \"http://a:1/?x=1\""),
-        ConfigErrorCase(label: "empty quoted name", yaml: "backends:\n  - name: \"\"\n    url: http://a\n", message: "backends[0].name: must not be empty"),
-        ConfigErrorCase(label: "empty quoted url", yaml: "backends:\n  - url: ''\n", message: "backends[0].url: must not be empty"),
+        ConfigErrorCase(
+            label: "empty quoted name", yaml: "backends:\n  - name: \"\"\n    url: http://a\n",
+            message: "backends[0].name: must not be empty"),
+        ConfigErrorCase(
+            label: "empty quoted url", yaml: "backends:\n  - url: ''\n", message: "backends[0].url: must not be empty"),
         // Listen
-        ConfigErrorCase(label: "port too large", yaml: "listen:\n  port: 70000\n", message: "listen.port: must be between 0 and 65535, got 70000"),
-        ConfigErrorCase(label: "negative port", yaml: "listen:\n  port: -1\n", message: "listen.port: must be between 0 and 65535, got -1"),
-        ConfigErrorCase(label: "non-numeric port", yaml: "listen:\n  port: http\n", message: "listen.port: must be a whole number, got \"http\""),
-        ConfigErrorCase(label: "fractional port", yaml: "listen:\n  port: 80.5\n", message: "listen.port: must be a whole number, got \"80.5\""),
-        ConfigErrorCase(label: "empty host", yaml: "listen:\n  host: \"\"\n", message: "listen.host: must not be empty"),
+        ConfigErrorCase(
+            label: "port too large", yaml: "listen:\n  port: 70000\n",
+            message: "listen.port: must be between 0 and 65535, got 70000"),
+        ConfigErrorCase(
+            label: "negative port", yaml: "listen:\n  port: -1\n",
+            message: "listen.port: must be between 0 and 65535, got -1"),
+        ConfigErrorCase(
+            label: "non-numeric port", yaml: "listen:\n  port: http\n",
+            message: "listen.port: must be a whole number, got \"http\""),
+        ConfigErrorCase(
+            label: "fractional port", yaml: "listen:\n  port: 80.5\n",
+            message: "listen.port: must be a whole number, got \"80.5\""),
+        ConfigErrorCase(
+            label: "empty host", yaml: "listen:\n  host: \"\"\n", message: "listen.host: must not be empty"),
         // Limits / durations / sizes
         ConfigErrorCase(
             label: "bad duration", yaml: "limits:\n  idle_timeout: forever\n",
@@ -264,8 +303,12 @@ struct ConfigLoaderTests {
     func portSpellings() throws {
         #expect(try load("listen:\n  port: +80\n").listen.port == 80)
         #expect(try load("listen:\n  port: \"8080\"\n").listen.port == 8080)
-        #expect(throws: ConfigError("listen.port: must be a whole number, got \"0x1F\"")) { _ = try load("listen:\n  port: 0x1F\n") }
-        #expect(throws: ConfigError("listen.port: must be a whole number, got \"8_000\"")) { _ = try load("listen:\n  port: 8_000\n") }
+        #expect(throws: ConfigError("listen.port: must be a whole number, got \"0x1F\"")) {
+            _ = try load("listen:\n  port: 0x1F\n")
+        }
+        #expect(throws: ConfigError("listen.port: must be a whole number, got \"8_000\"")) {
+            _ = try load("listen:\n  port: 8_000\n")
+        }
     }
 
     // ConfigLoader's Fields.node(_:) means to treat YAML null as "absent" (it compares the

@@ -30,7 +30,10 @@ struct ConfigUnitsTests {
 
     @Test(
         "durations rejected",
-        arguments: ["abc", "-1s", "-1", "-500ms", "", "   ", "s", "ms", "m", "1d", "1 sec", "2S", "1.5.0s", "inf", "infs", "nan", "nans", "1s2", "two seconds"])
+        arguments: [
+            "abc", "-1s", "-1", "-500ms", "", "   ", "s", "ms", "m", "1d", "1 sec", "2S", "1.5.0s", "inf", "infs",
+            "nan", "nans", "1s2", "two seconds",
+        ])
     func rejectsDuration(text: String) {
         #expect(ConfigUnits.parseDuration(text) == nil)
     }
@@ -77,7 +80,8 @@ struct ConfigUnitsTests {
         #expect(ConfigUnits.parseDuration(ConfigUnits.format(.milliseconds(1500))) == .milliseconds(1500))
     }
 
-    @Test("format and parseDuration round-trip", arguments: [0, 1, 999, 1000, 1500, 4999, 60_000, 3_600_000, 86_400_123])
+    @Test(
+        "format and parseDuration round-trip", arguments: [0, 1, 999, 1000, 1500, 4999, 60_000, 3_600_000, 86_400_123])
     func durationRoundTrip(milliseconds: Int) {
         let duration = Duration.milliseconds(milliseconds)
         #expect(ConfigUnits.parseDuration(ConfigUnits.format(duration)) == duration)

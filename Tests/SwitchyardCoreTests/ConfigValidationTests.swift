@@ -41,7 +41,8 @@ struct ConfigValidationTests {
         ValidationCase(
             label: "same host and port, different prefix is fine",
             change: {
-                $0.backends.append(BackendConfig(name: "c", url: BackendURL(host: "10.0.0.1", port: 8000, pathPrefix: "/r2")))
+                $0.backends.append(
+                    BackendConfig(name: "c", url: BackendURL(host: "10.0.0.1", port: 8000, pathPrefix: "/r2")))
             }, message: nil),
         ValidationCase(label: "max_header_bytes 1KiB", change: { $0.limits.maxHeaderBytes = 1024 }, message: nil),
         ValidationCase(label: "max_header_bytes 80KiB", change: { $0.limits.maxHeaderBytes = 80 * 1024 }, message: nil),
@@ -56,14 +57,17 @@ struct ConfigValidationTests {
             message: "limits.max_header_bytes: must be between 1KiB and 80KiB (the HTTP parser's ceiling), got 0"),
         ValidationCase(label: "max_body_bytes 1", change: { $0.limits.maxBodyBytes = 1 }, message: nil),
         ValidationCase(
-            label: "max_body_bytes 0", change: { $0.limits.maxBodyBytes = 0 }, message: "limits.max_body_bytes: must be at least 1 byte"),
+            label: "max_body_bytes 0", change: { $0.limits.maxBodyBytes = 0 },
+            message: "limits.max_body_bytes: must be at least 1 byte"),
         ValidationCase(
             label: "zero header_timeout", change: { $0.limits.headerTimeout = .zero },
             message: "limits.header_timeout: must be greater than zero"),
         ValidationCase(
-            label: "zero body_timeout", change: { $0.limits.bodyTimeout = .zero }, message: "limits.body_timeout: must be greater than zero"),
+            label: "zero body_timeout", change: { $0.limits.bodyTimeout = .zero },
+            message: "limits.body_timeout: must be greater than zero"),
         ValidationCase(
-            label: "zero idle_timeout", change: { $0.limits.idleTimeout = .zero }, message: "limits.idle_timeout: must be greater than zero"),
+            label: "zero idle_timeout", change: { $0.limits.idleTimeout = .zero },
+            message: "limits.idle_timeout: must be greater than zero"),
         ValidationCase(
             label: "negative idle_timeout", change: { $0.limits.idleTimeout = .milliseconds(-1) },
             message: "limits.idle_timeout: must be greater than zero"),
@@ -82,8 +86,11 @@ struct ConfigValidationTests {
         ValidationCase(
             label: "zero probe_timeout", change: { $0.discovery.probeTimeout = .zero },
             message: "discovery.probe_timeout: must be greater than zero"),
-        ValidationCase(label: "zero grace_period is allowed", change: { $0.shutdown.gracePeriod = .zero }, message: nil),
-        ValidationCase(label: "pool_idle_timeout 4999ms", change: { $0.upstream.poolIdleTimeout = .milliseconds(4999) }, message: nil),
+        ValidationCase(
+            label: "zero grace_period is allowed", change: { $0.shutdown.gracePeriod = .zero }, message: nil),
+        ValidationCase(
+            label: "pool_idle_timeout 4999ms", change: { $0.upstream.poolIdleTimeout = .milliseconds(4999) },
+            message: nil),
         ValidationCase(
             label: "pool_idle_timeout 5s", change: { $0.upstream.poolIdleTimeout = .seconds(5) },
             message:
@@ -248,7 +255,8 @@ struct ConfigValidationTests {
     func ipv6RoundTrip() throws {
         var config = validConfig()
         config.listen.host = "::1"
-        config.backends.append(BackendConfig(name: "v6", url: BackendURL(host: "fe80::1", port: 8000, pathPrefix: "/p")))
+        config.backends.append(
+            BackendConfig(name: "v6", url: BackendURL(host: "fe80::1", port: 8000, pathPrefix: "/p")))
         #expect(try ConfigLoader.load(yaml: config.renderYAML()) == config)
     }
 }

@@ -84,7 +84,11 @@ struct ProxyHeadersTests {
         for _ in 0..<200 {
             let id = ProxyHeaders.makeRequestID(using: &generator)
             #expect(id.count == 32)
-            #expect(id.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
+            #expect(
+                id.utf8.allSatisfy {
+                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+                })
             seen.insert(id)
         }
         #expect(seen.count == 200)

@@ -41,7 +41,8 @@ struct RequestInspectorExtractionTests {
                 """,
             expected: RequestSummary(model: "llava", stream: true, includeUsage: true, outputBudget: 300)),
         SummaryCase(
-            label: "completions with a prompt list", body: #"{"model":"m","prompt":["a","b"],"max_tokens":16,"echo":false}"#,
+            label: "completions with a prompt list",
+            body: #"{"model":"m","prompt":["a","b"],"max_tokens":16,"echo":false}"#,
             expected: RequestSummary(model: "m", outputBudget: 16)),
         SummaryCase(
             label: "escaped quotes and backslashes in model", body: #"{"model":"a\"b\\c\/d"}"#,
@@ -104,7 +105,8 @@ struct RequestInspectorExtractionTests {
             label: "stream_options below another member is ignored",
             body: #"{"extra_body":{"stream_options":{"include_usage":true}}}"#, expected: RequestSummary()),
         // output budget
-        SummaryCase(label: "max_tokens only", body: #"{"max_tokens":100}"#, expected: RequestSummary(outputBudget: 100)),
+        SummaryCase(
+            label: "max_tokens only", body: #"{"max_tokens":100}"#, expected: RequestSummary(outputBudget: 100)),
         SummaryCase(
             label: "max_completion_tokens only", body: #"{"max_completion_tokens":7}"#,
             expected: RequestSummary(outputBudget: 7)),
@@ -133,13 +135,19 @@ struct RequestInspectorExtractionTests {
         SummaryCase(label: "string max_tokens ignored", body: #"{"max_tokens":"100"}"#, expected: RequestSummary()),
         SummaryCase(label: "zero max_tokens", body: #"{"max_tokens":0}"#, expected: RequestSummary(outputBudget: 0)),
         SummaryCase(
-            label: "max_tokens beyond Int is ignored, not a crash", body: #"{"max_tokens":123456789012345678901234567890}"#,
+            label: "max_tokens beyond Int is ignored, not a crash",
+            body: #"{"max_tokens":123456789012345678901234567890}"#,
             expected: RequestSummary()),
-        SummaryCase(label: "numbers: -0, exponents", body: #"{"a":-0,"b":1E+2,"c":-1.5e-3,"d":0.0}"#, expected: RequestSummary()),
         SummaryCase(
-            label: "all literals and empty containers", body: #"{"a":true,"b":false,"c":null,"d":[],"e":{},"f":[[],{}]}"#,
+            label: "numbers: -0, exponents", body: #"{"a":-0,"b":1E+2,"c":-1.5e-3,"d":0.0}"#, expected: RequestSummary()
+        ),
+        SummaryCase(
+            label: "all literals and empty containers",
+            body: #"{"a":true,"b":false,"c":null,"d":[],"e":{},"f":[[],{}]}"#,
             expected: RequestSummary()),
-        SummaryCase(label: "DEL and non-ASCII bytes are legal in strings", body: "{\"x\":\"\u{7F}é\"}", expected: RequestSummary()),
+        SummaryCase(
+            label: "DEL and non-ASCII bytes are legal in strings", body: "{\"x\":\"\u{7F}é\"}",
+            expected: RequestSummary()),
     ]
 
     @Test(arguments: cases)
@@ -151,7 +159,8 @@ struct RequestInspectorExtractionTests {
     static let nestedDecoys: [SummaryCase] = [
         SummaryCase(
             label: "model and stream inside a message, top-level model after",
-            body: #"{"messages":[{"role":"user","content":"hi","model":"evil","stream":true,"max_tokens":9}],"model":"good"}"#,
+            body:
+                #"{"messages":[{"role":"user","content":"hi","model":"evil","stream":true,"max_tokens":9}],"model":"good"}"#,
             expected: RequestSummary(model: "good")),
         SummaryCase(
             label: "model inside a message, top-level model before",
@@ -162,22 +171,26 @@ struct RequestInspectorExtractionTests {
             body: #"{"messages":[{"role":"user","content":"x","model":"evil"}]}"#, expected: RequestSummary()),
         SummaryCase(
             label: "depth-2 members of another object",
-            body: #"{"metadata":{"model":"evil","stream":true,"max_tokens":5,"max_completion_tokens":6,"stream_options":{"include_usage":true}}}"#,
+            body:
+                #"{"metadata":{"model":"evil","stream":true,"max_tokens":5,"max_completion_tokens":6,"stream_options":{"include_usage":true}}}"#,
             expected: RequestSummary()),
         SummaryCase(
             label: "member names inside string values",
-            body: #"{"messages":[{"role":"user","content":"\"model\":\"evil\",\"stream\":true"}],"prompt":"{\"model\":\"x\"}"}"#,
+            body:
+                #"{"messages":[{"role":"user","content":"\"model\":\"evil\",\"stream\":true"}],"prompt":"{\"model\":\"x\"}"}"#,
             expected: RequestSummary()),
         SummaryCase(
             label: "tool schema with model/stream properties",
-            body: #"{"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"model":{"type":"string"},"stream":{"type":"boolean"}}}}}]}"#,
+            body:
+                #"{"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"model":{"type":"string"},"stream":{"type":"boolean"}}}}}]}"#,
             expected: RequestSummary(model: "m")),
         SummaryCase(
             label: "top-level array elements are not members",
             body: #"{"n":[{"model":"evil"},"model",["stream",true]]}"#, expected: RequestSummary()),
         SummaryCase(
             label: "content part objects deep inside",
-            body: #"{"messages":[{"content":[{"type":"text","text":"t","model":"evil","stream_options":{"include_usage":true}}]}]}"#,
+            body:
+                #"{"messages":[{"content":[{"type":"text","text":"t","model":"evil","stream_options":{"include_usage":true}}]}]}"#,
             expected: RequestSummary()),
     ]
 
@@ -292,11 +305,17 @@ struct RequestInspectorInvalidTests {
         InvalidCase("top-level number", "42"),
         InvalidCase("top-level null", "null"),
         InvalidCase("byte order mark before an array", "\u{FEFF}[]"),
-        InvalidCase("invalid UTF-8: lone continuation byte", bytes: Array(#"{"prompt":""#.utf8) + [0x80] + Array(#""}"#.utf8)),
-        InvalidCase("invalid UTF-8: overlong '/'", bytes: Array(#"{"prompt":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)),
-        InvalidCase("invalid UTF-8: surrogate", bytes: Array(#"{"prompt":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)),
-        InvalidCase("invalid UTF-8: past U+10FFFF", bytes: Array(#"{"prompt":""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8)),
-        InvalidCase("invalid UTF-8: truncated sequence", bytes: Array(#"{"prompt":""#.utf8) + [0xE6, 0xA8] + Array(#""}"#.utf8)),
+        InvalidCase(
+            "invalid UTF-8: lone continuation byte", bytes: Array(#"{"prompt":""#.utf8) + [0x80] + Array(#""}"#.utf8)),
+        InvalidCase(
+            "invalid UTF-8: overlong '/'", bytes: Array(#"{"prompt":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8)),
+        InvalidCase(
+            "invalid UTF-8: surrogate", bytes: Array(#"{"prompt":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)),
+        InvalidCase(
+            "invalid UTF-8: past U+10FFFF",
+            bytes: Array(#"{"prompt":""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8)),
+        InvalidCase(
+            "invalid UTF-8: truncated sequence", bytes: Array(#"{"prompt":""#.utf8) + [0xE6, 0xA8] + Array(#""}"#.utf8)),
         InvalidCase("invalid UTF-8: 0xFF", bytes: Array(#"{"prompt":""#.utf8) + [0xFF] + Array(#""}"#.utf8)),
         InvalidCase("comment", "{} // c"),
         InvalidCase("non-breaking space as whitespace", "{\u{A0}}"),
@@ -399,7 +418,9 @@ struct JSONScannerVisitorTests {
         try Array(text.utf8).withUnsafeBytes { buffer throws(JSONScanner.SyntaxError) -> [Visit] in
             var scanner = JSONScanner(buffer)
             var seen: [Visit] = []
-            try scanner.scanObject(decodedStrings: decoded) { path, value in seen.append(Visit(path: path, value: value)) }
+            try scanner.scanObject(decodedStrings: decoded) { path, value in
+                seen.append(Visit(path: path, value: value))
+            }
             return seen
         }
     }
@@ -428,10 +449,12 @@ struct JSONScannerVisitorTests {
         #expect(seen == [Visit(path: ["prompt"], value: .string("")), Visit(path: ["model"], value: .string("m"))])
     }
 
-    @Test("numbers: integer flag and value", arguments: [
-        ("0", 0.0, true), ("-0", 0.0, true), ("42", 42.0, true), ("-17", -17.0, true),
-        ("1.0", 1.0, false), ("1e2", 100.0, false), ("1E-2", 0.01, false), ("2.5e+1", 25.0, false),
-    ])
+    @Test(
+        "numbers: integer flag and value",
+        arguments: [
+            ("0", 0.0, true), ("-0", 0.0, true), ("42", 42.0, true), ("-17", -17.0, true),
+            ("1.0", 1.0, false), ("1e2", 100.0, false), ("1E-2", 0.01, false), ("2.5e+1", 25.0, false),
+        ])
     func numbers(_ c: (text: String, value: Double, isInteger: Bool)) throws {
         let seen = try visits("{\"n\":\(c.text)}", decoded: [])
         #expect(seen == [Visit(path: ["n"], value: .number(c.value, isInteger: c.isInteger))])

@@ -15,7 +15,9 @@ import Testing
         return configuration
     }
 
-    static func stream(_ port: Int, maxTokens: Int, ignoreEOS: Bool, group: any EventLoopGroup) async throws -> RawResponse {
+    static func stream(_ port: Int, maxTokens: Int, ignoreEOS: Bool, group: any EventLoopGroup) async throws
+        -> RawResponse
+    {
         let extra = ",\"stream_options\":{\"include_usage\":true}" + (ignoreEOS ? ",\"ignore_eos\":true" : "")
         return try await RawHTTPClient.request(
             port: port, method: "POST", path: "/v1/chat/completions",
@@ -69,7 +71,8 @@ import Testing
                 try await withReplica(Self.engineConfiguration(timeScale: scale, seed: 5)) { replica, group in
                     var result: [Int] = []
                     for _ in 0..<10 {
-                        let response = try await Self.stream(replica.port, maxTokens: 16, ignoreEOS: false, group: group)
+                        let response = try await Self.stream(
+                            replica.port, maxTokens: 16, ignoreEOS: false, group: group)
                         result.append(try #require(try Self.usage(response)["completion_tokens"]))
                     }
                     return result
@@ -101,7 +104,9 @@ import Testing
             let batch = try await clock.measure {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     for _ in 0..<8 {
-                        tasks.addTask { _ = try await Self.stream(replica.port, maxTokens: 30, ignoreEOS: true, group: group) }
+                        tasks.addTask {
+                            _ = try await Self.stream(replica.port, maxTokens: 30, ignoreEOS: true, group: group)
+                        }
                     }
                     try await tasks.waitForAll()
                 }

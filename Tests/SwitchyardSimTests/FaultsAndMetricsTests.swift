@@ -7,7 +7,8 @@ import Testing
 
 /// `/metrics` in vLLM's exposition, `/sim/state`, and fault injection through `POST /sim/faults`.
 @Suite struct FaultsAndMetricsTests {
-    static func post(_ port: Int, _ path: String, _ body: String, group: any EventLoopGroup) async throws -> RawResponse {
+    static func post(_ port: Int, _ path: String, _ body: String, group: any EventLoopGroup) async throws -> RawResponse
+    {
         try await RawHTTPClient.request(port: port, method: "POST", path: path, body: body, group: group)
     }
 
@@ -59,7 +60,8 @@ import Testing
 
     @Test func healthAndErrorFaultsAnswerTheConfiguredStatus() async throws {
         try await withReplica { replica, group in
-            let set = try await Self.post(replica.port, "/sim/faults", #"{"health_status":503,"error_status":500}"#, group: group)
+            let set = try await Self.post(
+                replica.port, "/sim/faults", #"{"health_status":503,"error_status":500}"#, group: group)
             #expect(set.status == 200)
             #expect(try await RawHTTPClient.request(port: replica.port, path: "/health", group: group).status == 503)
             let failed = try await Self.chat(replica.port, group: group)
@@ -109,7 +111,8 @@ import Testing
             replica.faults.refuseConnections = true
             // The connection is closed at once: the client reads nothing, or cannot even write.
             let bytes = try? await RawHTTPClient.exchange(
-                port: replica.port, requests: [RawHTTPClient.requestBytes(method: "GET", path: "/health")], group: group)
+                port: replica.port, requests: [RawHTTPClient.requestBytes(method: "GET", path: "/health")], group: group
+            )
             #expect(bytes?.isEmpty ?? true)
             #expect(replica.stats.requestsReceived == 1)  // only the /sim/faults request got through
         }

@@ -44,6 +44,12 @@ import Testing
                     group: group)
                 #expect(response.status == status, "\(url)")
             }
+            let outside = try await RawHTTPClient.request(
+                port: replica.port, method: "POST", path: "/v1/chat/completions",
+                body: Self.imageRequest("file:///etc/passwd"), group: group)
+            #expect(
+                outside.bodyString.contains(
+                    "The file path /etc/passwd must be a subpath of `--allowed-local-media-path /data/images`."))
         }
     }
 

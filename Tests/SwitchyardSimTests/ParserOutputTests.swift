@@ -39,7 +39,8 @@ import Testing
 
             let plain = try await RawHTTPClient.request(
                 port: replica.port, method: "POST", path: "/v1/chat/completions",
-                body: chatBody(maxTokens: 10, stream: true, extra: #","chat_template_kwargs":{"enable_thinking":false}"#),
+                body: chatBody(
+                    maxTokens: 10, stream: true, extra: #","chat_template_kwargs":{"enable_thinking":false}"#),
                 group: group)
             #expect(try Self.objects(plain).compactMap(Self.delta).allSatisfy { $0["reasoning"] == nil })
         }
@@ -75,7 +76,8 @@ import Testing
             let none = try await RawHTTPClient.request(
                 port: replica.port, method: "POST", path: "/v1/chat/completions",
                 body: chatBody(maxTokens: 12, stream: false, extra: tools + #","tool_choice":"none""#), group: group)
-            #expect((try none.json()["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String != "tool_calls")
+            #expect(
+                (try none.json()["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String != "tool_calls")
         }
     }
 }

@@ -95,7 +95,10 @@ public final class BenchClient: Sendable {
 
     /// Closes every idle connection.
     public func shutdown() {
-        for entry in idle.withLockedValue({ list in defer { list = [] }; return list }) {
+        for entry in idle.withLockedValue({ list in
+            defer { list = [] }
+            return list
+        }) {
             entry.channel.close(promise: nil)
         }
     }

@@ -45,6 +45,7 @@ public final class ProgressBar: Sendable {
         let percent = total > 0 ? 100 * done / total : 100
         let minutes = Int(elapsed) / 60
         let seconds = Int(elapsed) % 60
-        return String(format: "\r%3d%%|%@| %d/%d [%02d:%02d, %.2f req/s]", percent, bar, done, total, minutes, seconds, rate)
+        return String(
+            format: "\r%3d%%|%@| %d/%d [%02d:%02d, %.2f req/s]", percent, bar, done, total, minutes, seconds, rate)
     }
 }

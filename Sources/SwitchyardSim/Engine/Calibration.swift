@@ -38,7 +38,9 @@ public enum Calibration {
         Target(scenario: "request-rate 10", metric: "mean_tpot_ms", seed: 46.19, tolerance: 0.15),
         Target(scenario: "request-rate 10", metric: "p99_itl_ms", seed: 177.84, tolerance: 0.30),
         // The seed's figure comes from vLLM's benchmark, which counts per 1-second bucket.
-        Target(scenario: "request-rate 10", metric: "max_concurrent_requests_per_second_bucket", seed: 108, tolerance: 0.25),
+        Target(
+            scenario: "request-rate 10", metric: "max_concurrent_requests_per_second_bucket", seed: 108, tolerance: 0.25
+        ),
         Target(scenario: "request-rate 20", metric: "request_throughput", seed: 18.30, tolerance: 0.10),
         Target(scenario: "request-rate 20", metric: "mean_tpot_ms", seed: 72.62, tolerance: 0.20),
     ]

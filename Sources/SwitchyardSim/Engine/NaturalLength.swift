@@ -4,7 +4,7 @@
 public enum NaturalLength {
     public static func draw<G: RandomNumberGenerator>(cap: Int, profile: EngineProfile, generator: inout G) -> Int {
         guard cap > 1 else { return max(cap, 1) }
-        let unit = Double(UInt64.random(in: 0 ..< (1 << 53), using: &generator)) / Double(1 << 53)
+        let unit = Double(UInt64.random(in: 0..<(1 << 53), using: &generator)) / Double(1 << 53)
         if unit < profile.fullLengthProbability { return cap }
         return Int.random(in: 1..<cap, using: &generator)
     }

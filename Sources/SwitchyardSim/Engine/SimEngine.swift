@@ -213,7 +213,9 @@ public struct SimEngine: Sendable {
         case .priority:
             var victim = running.count - 1
             for (i, sequence) in running.enumerated().reversed()
-            where (sequence.request.priority, sequence.order) > (running[victim].request.priority, running[victim].order) {
+            where (sequence.request.priority, sequence.order) > (
+                running[victim].request.priority, running[victim].order
+            ) {
                 victim = i
             }
             return victim
