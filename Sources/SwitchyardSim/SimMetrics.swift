@@ -71,18 +71,20 @@ final class SimMetrics: Sendable {
             out += "\(name)_count{\(labels)} \(float(Double(h.count)))\n"
             out += "\(name)_sum{\(labels)} \(float(h.sum))\n"
         }
-        metric("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.")
-        out += "vllm:num_requests_running{\(labels)} \(float(Double(running)))\n"
-        metric("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.")
-        out += "vllm:num_requests_waiting{\(labels)} \(float(Double(waiting)))\n"
-        metric("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.")
-        out += "vllm:kv_cache_usage_perc{\(labels)} \(float(kvCacheUsage))\n"
-        metric("vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.")
-        out += "vllm:num_preemptions_total{\(labels)} \(float(Double(preemptions)))\n"
-        metric("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.")
-        out += "vllm:prompt_tokens_total{\(labels)} \(float(Double(v.promptTokens)))\n"
-        metric("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.")
-        out += "vllm:generation_tokens_total{\(labels)} \(float(Double(v.generationTokens)))\n"
+        func single(_ name: String, _ type: String, _ help: String, _ value: Double) {
+            metric(name, type, help)
+            out += "\(name){\(labels)} \(float(value))\n"
+        }
+        single("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", Double(running))
+        single("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", Double(waiting))
+        single("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.", kvCacheUsage)
+        single(
+            "vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.",
+            Double(preemptions))
+        single("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.", Double(v.promptTokens))
+        single(
+            "vllm:generation_tokens_total", "counter", "Number of generation tokens processed.",
+            Double(v.generationTokens))
         metric("vllm:request_success_total", "counter", "Count of successfully processed requests.")
         for reason in ["stop", "length", "abort"] {
             out +=

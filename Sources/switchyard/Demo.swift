@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -51,6 +52,7 @@ struct Demo: AsyncParsableCommand {
 
             Ctrl-C stops it (in-flight streams finish first).
             """)
+        fflush(nil)
         let services = ServiceGroup(
             configuration: .init(
                 services: [ProxyService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint],

@@ -52,7 +52,11 @@ struct SimOptions: ParsableArguments {
     @Option(name: .customLong("ttft-ms"), help: "Time to first token, ms (fixed timing).") var ttftMs = 50.0
     @Option(name: .customLong("itl-ms"), help: "Interval between tokens, ms (fixed timing).") var itlMs = 10.0
     @Option(help: "Output tokens when a request sets no max_tokens.") var defaultOutputTokens = 16
-    @Option(help: "Images accepted per prompt (vLLM's --limit-mm-per-prompt).") var maxImagesPerPrompt = 1
+    @Option(help: "Images accepted per prompt.") var maxImagesPerPrompt = 1
+    @Option(
+        name: .customLong("limit-mm-per-prompt"),
+        help: #"vLLM's spelling of the image limit: '{"image":N}' (overrides --max-images-per-prompt)."#)
+    var limitMMPerPrompt: String?
     @Option(
         name: .customLong("remote-image-tokens"),
         help: "Tokens assumed for an http(s) image (default: the per-image maximum).")
@@ -78,6 +82,15 @@ struct SimOptions: ParsableArguments {
         base.interTokenInterval = .microseconds(Int64(itlMs * 1000))
         base.defaultOutputTokens = defaultOutputTokens
         base.maxImagesPerPrompt = maxImagesPerPrompt
+        if let limitMMPerPrompt {
+            guard let data = limitMMPerPrompt.data(using: .utf8),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let images = object["image"] as? Int, images >= 0
+            else {
+                throw ConfigurationFailure(#"--limit-mm-per-prompt: expected JSON such as {"image":1}"#)
+            }
+            base.maxImagesPerPrompt = images
+        }
         if let remoteImageTokens { base.remoteImageTokens = remoteImageTokens }
         switch timing {
         case "engine":
@@ -148,6 +161,7 @@ struct SimRun: AsyncParsableCommand {
             let timing = options.timing == "engine" ? "engine model, time scale \(options.timeScale)" : "fixed timing"
             print("sim replica: http://\(options.host):\(replica.port) (model \(options.servedModelName), \(timing))")
         }
+        fflush(nil)  // the addresses must reach a pipe or log file now, not at exit
         let services = ServiceGroup(
             configuration: .init(
                 services: [WaitForShutdown()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
