@@ -1,4 +1,5 @@
 import SwitchyardBench
+import SwitchyardCore
 import Testing
 
 @Suite struct ArrivalsTests {

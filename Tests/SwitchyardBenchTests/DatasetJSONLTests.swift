@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardBench
+import SwitchyardCore
 import Testing
 
 @Suite struct DatasetJSONLTests {

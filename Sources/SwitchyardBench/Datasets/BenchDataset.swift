@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// One request a dataset hands to the load generator: the text, the images (in order) and the
 /// output budget. The request builder turns it into the chat body `vllm bench serve` sends:
 /// a text content part followed by one `image_url` part per entry of `imageURLs`.

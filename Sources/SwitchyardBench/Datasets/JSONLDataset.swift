@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// `--dataset-name jsonl --dataset-path FILE`: one JSON object per line,
 ///

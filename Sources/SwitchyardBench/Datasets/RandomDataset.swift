@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// `--dataset-name random`: text-only prompts of a chosen length, like vLLM's `RandomDataset`.
 ///
 /// Per request the input and output lengths are drawn uniformly from integer ranges exactly as

@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// What a synthetic image imitates. The kind decides the content and so the JPEG file size.
 public enum SyntheticImageKind: String, Sendable, Hashable, CaseIterable {
     /// A camera photo: a sky-to-ground gradient, a few blended shapes and per-pixel sensor-like

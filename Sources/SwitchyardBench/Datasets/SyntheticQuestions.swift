@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// Questions shaped like VisionArena-Chat's first turns: an opening question about the image,
 /// then detail sentences (context, what to look at, how to answer) until a drawn length is
 /// reached. Lengths are 20–200 words, drawn from a Beta(1, 2)-shaped distribution (many short

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SwitchyardCore
 import Synchronization
 
 /// One entry of the synthetic image-size mix.

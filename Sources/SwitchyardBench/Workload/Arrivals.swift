@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// When each request is sent, as vLLM's `get_request` schedules it (no ramp-up). Pure: the
 /// caller sleeps until `start + sendTimes[i]`.

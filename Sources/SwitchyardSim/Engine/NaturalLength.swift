@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// Output length without `ignore_eos`: the model stops on its own. Most VisionArena answers run
 /// to the 128-token cap in the seed (127.1 on average), so a request runs to its full budget with
 /// `fullLengthProbability` and otherwise stops at a uniform length below it.
@@ -11,18 +13,7 @@ public enum NaturalLength {
 
     /// The same draw from a key (seed and request number), for a replica without shared state.
     public static func draw(cap: Int, profile: EngineProfile, key: UInt64) -> Int {
-        var generator = SplitMix(state: key)
+        var generator = SeededRandom(seed: key)
         return draw(cap: cap, profile: profile, generator: &generator)
-    }
-
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

@@ -1,4 +1,4 @@
-import SwitchyardBench
+import SwitchyardCore
 import Testing
 
 @Suite struct SeededRandomTests {
