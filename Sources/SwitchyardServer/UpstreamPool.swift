@@ -106,10 +106,3 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
             .connect(host: url.host, port: url.port)
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
