@@ -16,9 +16,33 @@ public struct JSONScanner: ~Copyable {
         case object, array
     }
 
+    /// One step of the path to a value at any depth, for the deep visitor.
+    public enum PathComponent: Sendable, Hashable {
+        case member(String)
+        case index(Int)
+    }
+
+    /// What the deep visitor is told about each value, at every depth. Strings are not
+    /// decoded: the visitor gets the byte range between the quotes (offsets into the scanned
+    /// buffer) and whether it contains escape sequences, so long strings are never copied.
+    public enum DeepEvent: Sendable, Equatable {
+        case objectStart
+        case arrayStart
+        /// The end of the object or array that started at the same path; `bytes` spans the
+        /// whole value, brackets included.
+        case containerEnd(bytes: Range<Int>)
+        case string(bytes: Range<Int>, hasEscapes: Bool)
+        case number(Double, isInteger: Bool)
+        case bool(Bool)
+        case null
+    }
+
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private let maxDepth: Int
+    /// Only maintained (and member names only decoded below depth 2) when a deep visitor runs.
+    private var deepEnabled = false
+    private var deepPath: [PathComponent] = []
 
     public init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 128) {
         self.bytes = bytes
@@ -32,12 +56,33 @@ public struct JSONScanner: ~Copyable {
     public mutating func scanObject(
         decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void
     ) throws(SyntaxError) {
+        deepEnabled = false
+        try scanDocument(decodedStrings: decodedStrings, visit: visit, deep: { _, _ in })
+    }
+
+    /// Like `scanObject(decodedStrings:visit:)`, in the same single pass, and also calls
+    /// `deep(path, event)` for every value at every depth (the document itself has path `[]`).
+    /// Containers get `.objectStart`/`.arrayStart` before their contents and `.containerEnd`
+    /// after; `visit` is still called for depth-1/2 members exactly as without `deep`.
+    public mutating func scanObject(
+        decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void,
+        deep: (_ path: [PathComponent], _ event: DeepEvent) -> Void
+    ) throws(SyntaxError) {
+        deepEnabled = true
+        deepPath = []
+        try scanDocument(decodedStrings: decodedStrings, visit: visit, deep: deep)
+    }
+
+    private mutating func scanDocument(
+        decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void,
+        deep: (_ path: [PathComponent], _ event: DeepEvent) -> Void
+    ) throws(SyntaxError) {
         // A UTF-8 byte order mark is tolerated, as Python's json.loads on bytes does.
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { index = 3 }
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else { throw error("a JSON object") }
         var path: [String]? = []
-        _ = try scanValue(depth: 1, path: &path, decodedStrings: decodedStrings, visit: visit)
+        _ = try scanValue(depth: 1, path: &path, decodedStrings: decodedStrings, visit: visit, deep: deep)
         skipWhitespace()
         guard index == bytes.count else { throw error("the end of the document") }
     }
@@ -47,30 +92,53 @@ public struct JSONScanner: ~Copyable {
     /// `path` is nil below the reported levels.
     private mutating func scanValue(
         depth: Int, path: inout [String]?, decodedStrings: Set<String>,
-        visit: (_ path: [String], _ value: Scalar) -> Void
+        visit: (_ path: [String], _ value: Scalar) -> Void,
+        deep: (_ path: [PathComponent], _ event: DeepEvent) -> Void
     ) throws(SyntaxError) -> Scalar {
+        let start = index
         switch peek() {
         case UInt8(ascii: "{"):
-            try scanObjectMembers(depth: depth, path: &path, decodedStrings: decodedStrings, visit: visit)
+            if deepEnabled { deep(deepPath, .objectStart) }
+            try scanObjectMembers(
+                depth: depth, path: &path, decodedStrings: decodedStrings, visit: visit, deep: deep)
+            if deepEnabled { deep(deepPath, .containerEnd(bytes: start..<index)) }
             return .object
         case UInt8(ascii: "["):
-            try scanArrayElements(depth: depth, decodedStrings: decodedStrings, visit: visit)
+            if deepEnabled { deep(deepPath, .arrayStart) }
+            try scanArrayElements(depth: depth, decodedStrings: decodedStrings, visit: visit, deep: deep)
+            if deepEnabled { deep(deepPath, .containerEnd(bytes: start..<index)) }
             return .array
         case UInt8(ascii: "\""):
-            if let name = path?.last, decodedStrings.contains(name) { return .string(try readString()) }
-            try skipString()
+            if let name = path?.last, decodedStrings.contains(name) {
+                let value = try readString()
+                if deepEnabled {
+                    let contents = (start + 1)..<(index - 1)
+                    let raw = UnsafeRawBufferPointer(rebasing: bytes[contents])
+                    deep(deepPath, .string(bytes: contents, hasEscapes: raw.contains(UInt8(ascii: "\\"))))
+                }
+                return .string(value)
+            }
+            let hasEscapes = try skipString()
+            if deepEnabled { deep(deepPath, .string(bytes: (start + 1)..<(index - 1), hasEscapes: hasEscapes)) }
             return .string("")
         case UInt8(ascii: "t"):
             try expectLiteral("true")
+            if deepEnabled { deep(deepPath, .bool(true)) }
             return .bool(true)
         case UInt8(ascii: "f"):
             try expectLiteral("false")
+            if deepEnabled { deep(deepPath, .bool(false)) }
             return .bool(false)
         case UInt8(ascii: "n"):
             try expectLiteral("null")
+            if deepEnabled { deep(deepPath, .null) }
             return .null
         case UInt8(ascii: "-"), .some(UInt8(ascii: "0")...UInt8(ascii: "9")):
-            return try readNumber()
+            let number = try readNumber()
+            if deepEnabled, case .number(let value, let isInteger) = number {
+                deep(deepPath, .number(value, isInteger: isInteger))
+            }
+            return number
         default:
             throw error("a JSON value")
         }
@@ -78,7 +146,8 @@ public struct JSONScanner: ~Copyable {
 
     private mutating func scanObjectMembers(
         depth: Int, path: inout [String]?, decodedStrings: Set<String>,
-        visit: (_ path: [String], _ value: Scalar) -> Void
+        visit: (_ path: [String], _ value: Scalar) -> Void,
+        deep: (_ path: [PathComponent], _ event: DeepEvent) -> Void
     ) throws(SyntaxError) {
         guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
         index += 1  // {
@@ -93,7 +162,11 @@ public struct JSONScanner: ~Copyable {
             guard peek() == UInt8(ascii: "\"") else { throw error("a member name in double quotes") }
             var memberPath: [String]? = nil
             if reportsMembers {
-                memberPath = path! + [try readString()]
+                let name = try readString()
+                memberPath = path! + [name]
+                if deepEnabled { deepPath.append(.member(name)) }
+            } else if deepEnabled {
+                deepPath.append(.member(try readString()))
             } else {
                 try skipString()
             }
@@ -102,7 +175,8 @@ public struct JSONScanner: ~Copyable {
             index += 1
             skipWhitespace()
             let value = try scanValue(
-                depth: depth + 1, path: &memberPath, decodedStrings: decodedStrings, visit: visit)
+                depth: depth + 1, path: &memberPath, decodedStrings: decodedStrings, visit: visit, deep: deep)
+            if deepEnabled { deepPath.removeLast() }
             if let memberPath { visit(memberPath, value) }
             skipWhitespace()
             switch peek() {
@@ -116,7 +190,8 @@ public struct JSONScanner: ~Copyable {
     }
 
     private mutating func scanArrayElements(
-        depth: Int, decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void
+        depth: Int, decodedStrings: Set<String>, visit: (_ path: [String], _ value: Scalar) -> Void,
+        deep: (_ path: [PathComponent], _ event: DeepEvent) -> Void
     ) throws(SyntaxError) {
         guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
         index += 1  // [
@@ -126,9 +201,14 @@ public struct JSONScanner: ~Copyable {
             return
         }
         var unreported: [String]? = nil  // elements are never top-level members
+        var position = 0
         while true {
             skipWhitespace()
-            _ = try scanValue(depth: depth + 1, path: &unreported, decodedStrings: decodedStrings, visit: visit)
+            if deepEnabled { deepPath.append(.index(position)) }
+            _ = try scanValue(
+                depth: depth + 1, path: &unreported, decodedStrings: decodedStrings, visit: visit, deep: deep)
+            if deepEnabled { deepPath.removeLast() }
+            position += 1
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -199,16 +279,20 @@ public struct JSONScanner: ~Copyable {
 
     /// The hot loop for base64 images: one table lookup per byte until a quote, a backslash,
     /// a control character (invalid in JSON strings) or a non-ASCII byte (validated as UTF-8).
-    private mutating func skipString() throws(SyntaxError) {
+    /// Returns whether the string contained an escape sequence.
+    @discardableResult
+    private mutating func skipString() throws(SyntaxError) -> Bool {
         index += 1  // opening quote
+        var hasEscapes = false
         while true {
             while index < bytes.count && !JSONScanner.stops[Int(bytes[index])] { index += 1 }
             guard index < bytes.count else { throw error("the end of a string") }
             switch bytes[index] {
             case UInt8(ascii: "\""):
                 index += 1
-                return
+                return hasEscapes
             case UInt8(ascii: "\\"):
+                hasEscapes = true
                 try skipEscape()
             case 0x80...:
                 try skipUTF8Sequence()
@@ -283,6 +367,14 @@ public struct JSONScanner: ~Copyable {
         if !raw.contains(UInt8(ascii: "\\")) {
             return String(decoding: raw, as: UTF8.self)
         }
+        var scanner = JSONScanner(raw)
+        return scanner.unescape()
+    }
+
+    /// Decodes the contents of a string the scanner has validated (the bytes between the
+    /// quotes, as reported by a `.string` deep event).
+    static func decodeValidatedString(_ raw: UnsafeRawBufferPointer) -> String {
+        if !raw.contains(UInt8(ascii: "\\")) { return String(decoding: raw, as: UTF8.self) }
         var scanner = JSONScanner(raw)
         return scanner.unescape()
     }
