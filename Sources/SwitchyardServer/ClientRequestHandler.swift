@@ -118,21 +118,31 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         let path = request.head.uri.prefix { $0 != "?" }
         let method = request.head.method
         var model: String?
+        var need: ContextNeed?
         switch (method, path) {
         case (.GET, "/health"), (.HEAD, "/health"):
             return answerHealth(request, context: context)
         case (.GET, "/v1/models"):
             return answerModels(request, context: context)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
-            let inspected = request.body.withUnsafeReadableBytes { RequestInspector.inspect($0) }
-            switch inspected {
+            // One pass: validity, model, output budget, text size, and each image's token cost
+            // from its header (base64 decoded only that far).
+            let profiled = request.body.withUnsafeReadableBytes {
+                RequestProfiler.profile($0, costs: proxy.profileCosts)
+            }
+            switch profiled {
             case .failure(let error): return respond(error, to: request, context: context)
-            case .success(let summary): model = summary.model
+            case .success(let profile):
+                model = profile.summary.model
+                need = ContextNeed(
+                    textTokens: profile.textTokens, mediaTokens: profile.mediaTokens,
+                    outputBudget: profile.summary.outputBudget)
             }
         default:
             model = request.body.withUnsafeReadableBytes { RequestInspector.model(in: $0) }
         }
-        switch proxy.withTable({ $0.route(model: model) }) {
+        let margin = proxy.config.admission.margin
+        switch proxy.withTable({ $0.route(model: model, need: need, margin: margin) }) {
         case .refuse(let error): respond(error, to: request, context: context)
         case .dispatch(let backend): forward(request, to: backend, context: context)
         }

@@ -8,12 +8,15 @@ import SwitchyardCore
 final class ProxyState: Sendable {
     let config: SwitchyardConfig
     let logger: Logger
+    /// How requests are costed (from `config.admission`), computed once.
+    let profileCosts: ProfileCosts
     private let table: NIOLockedValueBox<BackendTable>
     private let pools: [ObjectIdentifier: UpstreamPool]
 
     init(config: SwitchyardConfig, group: any EventLoopGroup, logger: Logger) {
         self.config = config
         self.logger = logger
+        self.profileCosts = config.admission.profileCosts
         self.table = NIOLockedValueBox(BackendTable(config.backends))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {

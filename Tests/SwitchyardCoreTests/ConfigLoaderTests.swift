@@ -136,7 +136,7 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "unknown top-level key", yaml: "lisen:\n  port: 1\n",
             message:
-                "lisen: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"
+                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, shutdown, upstream)"
         ),
         ConfigErrorCase(
             label: "unknown key in listen", yaml: "listen:\n  hots: 0.0.0.0\n",
@@ -168,7 +168,8 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "non-string key", yaml: "1: x\n",
             message:
-                "1: unknown key (known keys here: backends, discovery, limits, listen, log_level, shutdown, upstream)"),
+                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, shutdown, upstream)"
+        ),
         // Wrong shapes
         ConfigErrorCase(
             label: "scalar where a mapping is expected", yaml: "listen: 8000\n",
@@ -329,6 +330,33 @@ struct ConfigLoaderTests {
     func hugeDurationInFile() {
         #expect(throws: ConfigError.self) {
             _ = try ConfigLoader.load(yaml: "limits:\n  idle_timeout: 99999999999999999s\n")
+        }
+    }
+}
+
+@Suite("ConfigLoader: admission")
+struct AdmissionConfigTests {
+    @Test func everyAdmissionKeyIsRead() throws {
+        let config = try ConfigLoader.load(
+            yaml: "admission:\n  bytes_per_token: 3.5\n  remote_image_tokens: 1000\n  video_tokens: 9000\n"
+                + "  margin: 0.1\n  allow_file_media: true\n")
+        #expect(config.admission.bytesPerToken == 3.5)
+        #expect(config.admission.remoteImageTokens == 1000)
+        #expect(config.admission.videoTokens == 9000)
+        #expect(config.admission.margin == 0.1)
+        #expect(config.admission.allowFileMedia)
+    }
+
+    @Test(arguments: [
+        ("admission:\n  margin: lots\n", "admission.margin: must be a number, got \"lots\""),
+        ("admission:\n  allow_file_media: maybe\n", "admission.allow_file_media: must be true or false, got \"maybe\""),
+        ("admission:\n  margins: 1\n", "admission.margins: unknown key"),
+    ])
+    func badValuesNameTheField(yaml: String, message: String) {
+        #expect {
+            _ = try ConfigLoader.load(yaml: yaml)
+        } throws: { error in
+            (error as? ConfigError)?.message.hasPrefix(message) == true
         }
     }
 }

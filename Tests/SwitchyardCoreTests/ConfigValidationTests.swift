@@ -206,6 +206,12 @@ struct ConfigValidationTests {
               probe_timeout: 2s
             shutdown:
               grace_period: 30s
+            admission:
+              bytes_per_token: 4.0
+              remote_image_tokens: 6146
+              video_tokens: 16384
+              margin: 0.05
+              allow_file_media: false
             log_level: info
 
             """

@@ -14,7 +14,9 @@ public enum ConfigLoader {
         var config = SwitchyardConfig()
         guard let root, !root.isNull else { return config }  // an empty file means all defaults
         let top = try Fields(root, path: "")
-        try top.allow(["listen", "backends", "limits", "upstream", "discovery", "shutdown", "log_level"])
+        try top.allow([
+            "listen", "backends", "limits", "upstream", "discovery", "shutdown", "admission", "log_level",
+        ])
 
         if let listen = try top.mapping("listen") {
             try listen.allow(["host", "port"])
@@ -65,6 +67,18 @@ public enum ConfigLoader {
         if let shutdown = try top.mapping("shutdown") {
             try shutdown.allow(["grace_period"])
             config.shutdown.gracePeriod = try shutdown.duration("grace_period") ?? config.shutdown.gracePeriod
+        }
+        if let admission = try top.mapping("admission") {
+            try admission.allow([
+                "bytes_per_token", "remote_image_tokens", "video_tokens", "margin", "allow_file_media",
+            ])
+            config.admission.bytesPerToken = try admission.number("bytes_per_token") ?? config.admission.bytesPerToken
+            config.admission.remoteImageTokens =
+                try admission.int("remote_image_tokens", in: 1...1_000_000) ?? config.admission.remoteImageTokens
+            config.admission.videoTokens =
+                try admission.int("video_tokens", in: 1...10_000_000) ?? config.admission.videoTokens
+            config.admission.margin = try admission.number("margin") ?? config.admission.margin
+            config.admission.allowFileMedia = try admission.bool("allow_file_media") ?? config.admission.allowFileMedia
         }
         if let level = try top.string("log_level") {
             guard let parsed = LogLevel(rawValue: level) else {
@@ -127,6 +141,23 @@ private struct Fields {
             throw ConfigError("\(name(key)): must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
         return value
+    }
+
+    func number(_ key: String) throws(ConfigError) -> Double? {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw ConfigError("\(name(key)): must be a number, got \"\(text)\"")
+        }
+        return value
+    }
+
+    func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let text = try scalar(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigError("\(name(key)): must be true or false, got \"\(text)\"")
+        }
     }
 
     func duration(_ key: String) throws(ConfigError) -> Duration? {

@@ -33,6 +33,12 @@ extension SwitchyardConfig {
         ] where value <= .zero {
             throw ConfigError("\(field): must be greater than zero")
         }
+        if !(admission.bytesPerToken > 0) {
+            throw ConfigError("admission.bytes_per_token: must be greater than zero")
+        }
+        if !(0...1).contains(admission.margin) {
+            throw ConfigError("admission.margin: must be between 0 and 1 (a fraction of max_model_len)")
+        }
         if upstream.poolIdleTimeout >= .seconds(5) {
             throw ConfigError(
                 "upstream.pool_idle_timeout: must be below 5s, vLLM's keep-alive timeout, or pooled connections race the backend's close (got \(ConfigUnits.format(upstream.poolIdleTimeout)))"
@@ -69,6 +75,12 @@ extension SwitchyardConfig {
             "  probe_timeout: \(ConfigUnits.format(discovery.probeTimeout))",
             "shutdown:",
             "  grace_period: \(ConfigUnits.format(shutdown.gracePeriod))",
+            "admission:",
+            "  bytes_per_token: \(admission.bytesPerToken)",
+            "  remote_image_tokens: \(admission.remoteImageTokens)",
+            "  video_tokens: \(admission.videoTokens)",
+            "  margin: \(admission.margin)",
+            "  allow_file_media: \(admission.allowFileMedia)",
             "log_level: \(logLevel.rawValue)",
         ]
         return lines.joined(separator: "\n") + "\n"

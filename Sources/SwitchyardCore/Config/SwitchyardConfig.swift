@@ -7,6 +7,7 @@ public struct SwitchyardConfig: Sendable, Equatable {
     public var upstream = UpstreamConfig()
     public var discovery = DiscoveryConfig()
     public var shutdown = ShutdownConfig()
+    public var admission = AdmissionConfig()
     public var logLevel: LogLevel = .info
 
     public init() {}
@@ -60,6 +61,28 @@ public struct DiscoveryConfig: Sendable, Equatable {
     /// Timeout of one probe or model-list request.
     public var probeTimeout: Duration = .seconds(2)
     public init() {}
+}
+
+/// How requests are costed and checked against the backends' context windows.
+public struct AdmissionConfig: Sendable, Equatable {
+    /// Text estimate: UTF-8 bytes per token (4 suits English; see the README for its error).
+    public var bytesPerToken = 4.0
+    /// Tokens assumed for an `http(s)` image (default: the most a GLM image can cost).
+    public var remoteImageTokens = GLMImageCost().maxTokensPerImage
+    /// Tokens assumed for a video part.
+    public var videoTokens = 16_384
+    /// A request whose estimate exceeds every backend's `max_model_len` by more than this
+    /// fraction is refused; closer ones are forwarded and vLLM's exact count decides.
+    public var margin = 0.05
+    /// Accept `file://` media from clients (vLLM reads them from the GPU host's disk).
+    public var allowFileMedia = false
+    public init() {}
+
+    public var profileCosts: ProfileCosts {
+        ProfileCosts(
+            remoteImageTokens: remoteImageTokens, videoTokens: videoTokens, utf8BytesPerToken: bytesPerToken,
+            allowFileMedia: allowFileMedia)
+    }
 }
 
 public struct ShutdownConfig: Sendable, Equatable {

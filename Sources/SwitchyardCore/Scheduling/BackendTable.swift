@@ -1,6 +1,24 @@
 /// Everything the proxy knows about its backends — health, served models, requests in flight —
 /// and the routing rule that uses it. A value type driven by events (probe results, dispatch,
 /// completion); the server keeps one behind a lock and executes the decisions it returns.
+/// What a request needs of a backend's context window: its prompt estimate (text plus image
+/// tokens) and its output budget (none given: vLLM fills the rest of the context, so only the
+/// prompt plus one token must fit).
+public struct ContextNeed: Sendable, Equatable {
+    public var textTokens: Int
+    public var mediaTokens: Int
+    public var outputBudget: Int?
+
+    public init(textTokens: Int, mediaTokens: Int, outputBudget: Int?) {
+        self.textTokens = textTokens
+        self.mediaTokens = mediaTokens
+        self.outputBudget = outputBudget
+    }
+
+    public var prompt: Int { textTokens + mediaTokens }
+    public var total: Int { prompt + (outputBudget ?? 1) }
+}
+
 public struct BackendTable: Sendable {
     public struct Backend: Sendable, Equatable {
         public var name: String
@@ -34,23 +52,58 @@ public struct BackendTable: Sendable {
     public var catalog: [ModelCard] { ModelCatalog.union(backends.map(\.models)) }
 
     /// Least outstanding requests among healthy backends that serve `model` (any healthy backend
-    /// when `model` is nil). On `.dispatch` a slot is taken; give it back with `finish`.
-    public mutating func route(model: String?) -> Decision {
-        var best: Int?
-        let count = backends.count
-        for step in 0..<count {
-            let i = (rotation + step) % count
+    /// when `model` is nil) and whose context fits `need`. A request that fits no backend's
+    /// `max_model_len` may still go to one it exceeds by at most `margin` (a fraction of the
+    /// limit: the estimate is approximate, so borderline requests are left to vLLM's exact count);
+    /// beyond that it is refused with vLLM's context-length 400. On `.dispatch` a slot is taken;
+    /// give it back with `finish`.
+    public mutating func route(model: String?, need: ContextNeed? = nil, margin: Double = 0) -> Decision {
+        var serving: [Int] = []
+        for step in 0..<backends.count {
+            let i = (rotation + step) % backends.count
             let backend = backends[i]
             guard backend.healthy else { continue }
             if let model, !backend.models.contains(where: { $0.id == model }) { continue }
-            if best == nil || backend.inFlight < backends[best!].inFlight { best = i }
+            serving.append(i)
         }
-        if let best {
-            rotation = (best + 1) % max(count, 1)
-            backends[best].inFlight += 1
-            return .dispatch(backend: best)
+        guard !serving.isEmpty else { return .refuse(refusal(for: model)) }
+        var candidates = serving
+        if let need {
+            let fitting = serving.filter { contextLimit(of: $0, model: model).map { need.total <= $0 } ?? true }
+            let borderline = serving.filter { index in
+                contextLimit(of: index, model: model).map { Double(need.total) <= Double($0) * (1 + margin) } ?? true
+            }
+            candidates = fitting.isEmpty ? borderline : fitting
+            if candidates.isEmpty {
+                let limit = serving.compactMap { contextLimit(of: $0, model: model) }.max() ?? 0
+                return .refuse(Self.contextLengthExceeded(need, limit: limit))
+            }
         }
-        return .refuse(refusal(for: model))
+        var best = candidates[0]
+        for i in candidates.dropFirst() where backends[i].inFlight < backends[best].inFlight { best = i }
+        rotation = (best + 1) % backends.count
+        backends[best].inFlight += 1
+        return .dispatch(backend: best)
+    }
+
+    /// The backend's `max_model_len` for `model` (its first card when `model` is nil).
+    public func contextLimit(of backend: Int, model: String?) -> Int? {
+        let cards = backends[backend].models
+        let card = model.map { name in cards.first { $0.id == name } } ?? cards.first
+        return card?.maxModelLen
+    }
+
+    /// vLLM's wording, with the estimate's parts so the client sees where the tokens went.
+    public static func contextLengthExceeded(_ need: ContextNeed, limit: Int) -> OpenAIError {
+        let completion = need.outputBudget ?? 0
+        return OpenAIError(
+            status: 400,
+            message:
+                "This model's maximum context length is \(limit) tokens. However, you requested \(need.prompt + completion) "
+                + "tokens (\(need.prompt) in the messages, \(completion) in the completion). Please reduce the length of "
+                + "the messages or completion. (Switchyard's estimate: \(need.textTokens) text tokens and "
+                + "\(need.mediaTokens) image tokens.)",
+            reason: "context_length_exceeded")
     }
 
     private func refusal(for model: String?) -> OpenAIError {
