@@ -18,7 +18,7 @@ echo "| sim ITL (ms) | offered events/s | measured mean TPOT (ms) | TPOT ÷ ITL 
 echo "|---|---|---|---|---|---|---|---|"
 for itl in $ITLS; do
   S=$(free_port)
-  "$BIN" sim --port "$S" --ttft-ms 100 --itl-ms "$itl" > "$OUT/sim-$itl.log" 2>&1 &
+  "$BIN" sim --timing fixed --port "$S" --ttft-ms 100 --itl-ms "$itl" > "$OUT/sim-$itl.log" 2>&1 &
   SIM=$!; PIDS+=($SIM)
   wait_http "http://127.0.0.1:$S/health" 30
   prompts=$(( CONC * 3 ))

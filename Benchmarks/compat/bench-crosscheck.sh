@@ -54,7 +54,7 @@ PY
 
 if [ "$WHICH" = sim ] || [ "$WHICH" = both ]; then
   S=$(free_port)
-  taskset -c "$SERVER_CORE" "$BIN" sim --port "$S" --ttft-ms 30 --itl-ms 5 > "$OUT/sim.log" 2>&1 &
+  taskset -c "$SERVER_CORE" "$BIN" sim --timing fixed --port "$S" --ttft-ms 30 --itl-ms 5 > "$OUT/sim.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$S/health" 30
   compare sim "$S" glm-4.5v 200 20 16

@@ -21,7 +21,7 @@ S=$(free_port); N=$(free_port); P=$(free_port)
 echo "== $(date -u +%FT%TZ) on $(machine_line)"
 echo "== sim :$S (TTFT ${SIM_TTFT_MS} ms, ITL ${SIM_ITL_MS} ms), nginx :$N, switchyard :$P; output $OUTPUT_LEN tokens"
 
-"$BIN" sim --port "$S" --ttft-ms "$SIM_TTFT_MS" --itl-ms "$SIM_ITL_MS" --max-model-len 65536 > "$OUT/sim.log" 2>&1 &
+"$BIN" sim --timing fixed --port "$S" --ttft-ms "$SIM_TTFT_MS" --itl-ms "$SIM_ITL_MS" --max-model-len 65536 > "$OUT/sim.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$S/health" 30
 
