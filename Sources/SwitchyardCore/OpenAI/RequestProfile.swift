@@ -107,34 +107,18 @@ public enum RequestProfiler {
     public static func profile(_ body: UnsafeRawBufferPointer, costs: ProfileCosts) -> Result<
         RequestProfile, OpenAIError
     > {
-        var summary = RequestSummary()
-        var maxCompletionTokens: Int?
-        var maxTokens: Int?
-        var priority: Int?
+        var fields = TopLevelFields()
         var state = ScanState()
         var scanner = JSONScanner(body)
         do {
             try scanner.scanObject(
-                decodedStrings: ["model"],
-                visit: { path, value in
-                    switch (path.count, path[0], value) {
-                    case (1, "model", .string(let name)): summary.model = name
-                    case (1, "stream", .bool(let flag)): summary.stream = flag
-                    case (1, "stream_options", .object): summary.includeUsage = summary.includeUsage ?? false
-                    case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
-                        summary.includeUsage = flag
-                    case (1, "max_completion_tokens", .number(let n, _)): maxCompletionTokens = Int(exactly: n)
-                    case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)
-                    case (1, "priority", .number(let n, _)): priority = Int(exactly: n)
-                    case (1, "priority", _): priority = nil
-                    default: break
-                    }
-                },
+                decodedStrings: TopLevelFields.decodedStrings, visit: { fields.visit($0, $1) },
                 deep: { path, event in state.handle(path, event, body: body) })
         } catch {
-            return .failure(invalidJSON(error, empty: body.isEmpty))
+            return .failure(RequestInspector.invalidJSON(error, empty: body.isEmpty))
         }
-        summary.outputBudget = maxCompletionTokens ?? maxTokens
+        let summary = fields.summary
+        let priority = fields.priority
 
         var media: [MediaPart] = []
         media.reserveCapacity(state.parts.count)
@@ -159,15 +143,6 @@ public enum RequestProfiler {
             RequestProfile(
                 summary: summary, priority: priority, textBytes: state.textBytes,
                 promptTokenIDs: state.promptTokenIDs, textTokens: textTokens, media: media, sessionSeed: seed))
-    }
-
-    /// The same 400 `RequestInspector.inspect` gives.
-    static func invalidJSON(_ error: JSONScanner.SyntaxError, empty: Bool) -> OpenAIError {
-        let message =
-            empty
-            ? "The request body is empty; expected a JSON object."
-            : "The request body is not valid JSON: expected \(error.expected) at byte \(error.offset)."
-        return OpenAIError(status: 400, message: message, reason: "invalid_json")
     }
 
     // MARK: - Scan state

@@ -20,33 +20,23 @@ public enum RequestInspector {
     /// Reads a generation request (`/v1/chat/completions`, `/v1/completions`). The body must be
     /// one valid JSON object; anything else is vLLM's 400.
     public static func inspect(_ body: UnsafeRawBufferPointer) -> Result<RequestSummary, OpenAIError> {
-        var summary = RequestSummary()
-        var maxCompletionTokens: Int?
-        var maxTokens: Int?
+        var fields = TopLevelFields()
         var scanner = JSONScanner(body)
         do {
-            try scanner.scanObject(decodedStrings: ["model"]) { path, value in
-                switch (path.count, path[0], value) {
-                case (1, "model", .string(let name)): summary.model = name
-                case (1, "stream", .bool(let flag)): summary.stream = flag
-                case (1, "stream_options", .object): summary.includeUsage = summary.includeUsage ?? false
-                case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
-                    summary.includeUsage = flag
-                // Like pydantic's lax ints, 100.0 and 1e3 count as whole numbers.
-                case (1, "max_completion_tokens", .number(let n, _)): maxCompletionTokens = Int(exactly: n)
-                case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)
-                default: break
-                }
-            }
+            try scanner.scanObject(decodedStrings: TopLevelFields.decodedStrings) { fields.visit($0, $1) }
         } catch {
-            let message =
-                body.isEmpty
-                ? "The request body is empty; expected a JSON object."
-                : "The request body is not valid JSON: expected \(error.expected) at byte \(error.offset)."
-            return .failure(OpenAIError(status: 400, message: message, reason: "invalid_json"))
+            return .failure(invalidJSON(error, empty: body.isEmpty))
         }
-        summary.outputBudget = maxCompletionTokens ?? maxTokens
-        return .success(summary)
+        return .success(fields.summary)
+    }
+
+    /// vLLM's 400 for a body that is not one JSON object.
+    static func invalidJSON(_ error: JSONScanner.SyntaxError, empty: Bool) -> OpenAIError {
+        let message =
+            empty
+            ? "The request body is empty; expected a JSON object."
+            : "The request body is not valid JSON: expected \(error.expected) at byte \(error.offset)."
+        return OpenAIError(status: 400, message: message, reason: "invalid_json")
     }
 
     /// For pass-through paths: the top-level `model` string if the body is a JSON object that
@@ -54,5 +44,40 @@ public enum RequestInspector {
     public static func model(in body: UnsafeRawBufferPointer) -> String? {
         guard !body.isEmpty, case .success(let summary) = inspect(body) else { return nil }
         return summary.model
+    }
+}
+
+/// The top-level members every reader of a generation request needs, collected from the
+/// scanner's depth-1/2 visits (shared by `RequestInspector` and `RequestProfiler`).
+struct TopLevelFields {
+    static let decodedStrings: Set<String> = ["model"]
+
+    private var partial = RequestSummary()
+    private var maxCompletionTokens: Int?
+    private var maxTokens: Int?
+    /// Top-level `priority`, when it is a whole number.
+    private(set) var priority: Int?
+
+    mutating func visit(_ path: [String], _ value: JSONScanner.Scalar) {
+        switch (path.count, path[0], value) {
+        case (1, "model", .string(let name)): partial.model = name
+        case (1, "stream", .bool(let flag)): partial.stream = flag
+        case (1, "stream_options", .object): partial.includeUsage = partial.includeUsage ?? false
+        case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
+            partial.includeUsage = flag
+        // Like pydantic's lax ints, 100.0 and 1e3 count as whole numbers.
+        case (1, "max_completion_tokens", .number(let n, _)): maxCompletionTokens = Int(exactly: n)
+        case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)
+        case (1, "priority", .number(let n, _)): priority = Int(exactly: n)
+        case (1, "priority", _): priority = nil
+        default: break
+        }
+    }
+
+    /// `max_completion_tokens`, else `max_tokens`, folded into the summary.
+    var summary: RequestSummary {
+        var summary = partial
+        summary.outputBudget = maxCompletionTokens ?? maxTokens
+        return summary
     }
 }
