@@ -4,13 +4,49 @@ import SwitchyardCore
 
 /// Active checks: every `health_check_interval` each backend's `/health` is probed, and its
 /// `/v1/models` is read when it was never read, when the backend comes back, and every
-/// `models_refresh_interval`. Results go into the backend table as events.
+/// `models_refresh_interval`. With `routing.kv_aware`, each healthy backend's `/metrics` is
+/// scraped every `routing.metrics_scrape_interval`. Results go to the scheduler as events.
 struct BackendMonitor: Sendable {
     let proxy: ProxyState
     let group: any EventLoopGroup
 
-    /// Probes every interval until cancelled, continuing from the round `start()` already ran.
+    /// Probes (and scrapes) every interval until cancelled, continuing from the round `start()`
+    /// already ran.
     func run(after firstRound: [ContinuousClock.Instant?]) async {
+        let routing = proxy.config.routing
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await probeLoop(after: firstRound) }
+            if routing.kvAware && routing.metricsScrapeInterval > .zero {
+                tasks.addTask { await scrapeLoop(every: routing.metricsScrapeInterval) }
+            }
+        }
+    }
+
+    private func scrapeLoop(every interval: Duration) async {
+        while !Task.isCancelled {
+            await withTaskGroup(of: Void.self) { tasks in
+                for index in proxy.config.backends.indices where proxy.withTable({ $0.backends[index].healthy }) {
+                    tasks.addTask { await scrape(index) }
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// A failed scrape changes nothing: the last values age out, and health is the probe's job.
+    private func scrape(_ index: Int) async {
+        let backend = proxy.config.backends[index]
+        guard
+            let answer = try? await ProbeClient.get(
+                backend.url, path: "/metrics", timeout: proxy.config.discovery.probeTimeout, group: group),
+            answer.status == 200,
+            let metrics = BackendMetrics.parse(String(decoding: answer.body, as: UTF8.self))
+        else { return }
+        proxy.metricsScraped(
+            backend: index, running: metrics.running, waiting: metrics.waiting, kvCacheUsage: metrics.kvCacheUsage)
+    }
+
+    private func probeLoop(after firstRound: [ContinuousClock.Instant?]) async {
         var lastModelsRead = firstRound
         while !Task.isCancelled {
             try? await Task.sleep(for: proxy.config.discovery.healthCheckInterval)
@@ -47,16 +83,16 @@ struct BackendMonitor: Sendable {
                     backend.url, path: "/v1/models", timeout: discovery.probeTimeout, group: group)
                 guard answer.status == 200 else { throw ProbeFailure("GET /v1/models answered \(answer.status)") }
                 let models = try ModelListParser.parse(answer.body)
-                proxy.withTable { $0.modelsDiscovered(backend: index, models) }
+                proxy.modelsDiscovered(backend: index, models)
                 modelsRead = now
             }
-            proxy.withTable { $0.probeSucceeded(backend: index) }
+            proxy.probeSucceeded(backend: index)
             if !wasHealthy {
                 proxy.logger.notice("backend healthy", metadata: ["backend": "\(backend.name)"])
             }
             return modelsRead
         } catch {
-            proxy.withTable { $0.markUnreachable(backend: index, reason: "\(error)") }
+            proxy.markUnreachable(backend: index, reason: "\(error)")
             if wasHealthy {
                 proxy.logger.warning(
                     "backend unhealthy", metadata: ["backend": "\(backend.name)", "error": "\(error)"])

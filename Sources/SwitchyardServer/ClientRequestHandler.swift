@@ -4,46 +4,72 @@ import NIOHTTP1
 import SwitchyardCore
 
 /// One client connection's request handler. A request passes through these phases:
-/// receive (limits) → inspect (JSON scan) → route (backend table) → forward (pooled upstream
-/// connection) → relay (response parts written and flushed as they arrive) → complete (slot
-/// released at the last byte or at the client's disconnect). Everything runs on the client
+/// receive (limits) → profile (one JSON pass) → admit (context check, maybe an exact count) →
+/// schedule (dispatch now, or wait in the queue until a slot is bound to it) → forward (pooled
+/// upstream connection) → relay (response parts written and flushed as they arrive) → complete
+/// (slot released at the last byte or at the client's disconnect). Everything runs on the client
 /// channel's event loop, which is also the upstream connection's loop.
 final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private struct IncomingRequest {
+    struct IncomingRequest {
         var head: HTTPRequestHead
         var body: ByteBuffer
         var requestID: String
         var keepAlive: Bool
     }
 
-    private struct Exchange {
+    /// A request that passed admission, with the rewrites its forwarding needs.
+    struct AdmittedRequest {
+        var incoming: IncomingRequest
+        /// The body has a `priority`, removed for backends without priority scheduling.
+        var hasPriority = false
+        /// `clamp` admission lowered the output budget: (the client's budget, the one granted).
+        var clamp: (requested: Int, granted: Int)?
+    }
+
+    struct Exchange {
         var serial: Int
-        var backend: Int
+        var ticket: Ticket
         var requestID: String
         var keepAlive: Bool
         var responseVersion: HTTPVersion
+        var clamp: (requested: Int, granted: Int)?
         var connection: UpstreamConnection?
         var responseStarted = false
     }
 
-    private enum State {
+    struct Waiting {
+        var request: AdmittedRequest
+        var id: UInt64
+        var timer: Scheduled<Void>?
+    }
+
+    enum State {
         case idle
         case receiving(IncomingRequest)
         /// A refusal was sent before the body was read; the connection closes once it is flushed.
         case rejecting
+        /// Waiting for the backend's exact `/tokenize` count of a borderline request.
+        case counting(serial: Int)
+        /// In the queue: no backend had room. A slot arrives through `bound(_:)`.
+        case queued(Waiting)
         case forwarding(Exchange)
         case closed
     }
 
-    private let proxy: ProxyState
+    let proxy: ProxyState
     private let timeouts: ClientTimeoutHandler
-    private var state = State.idle
-    private var context: ChannelHandlerContext?
-    private var exchangeSerial = 0
+    var state = State.idle
+    var context: ChannelHandlerContext?
+    var exchangeSerial = 0
     private var generator = SystemRandomNumberGenerator()
+    /// Streaming measurement of the current exchange (kept out of `state` so relaying a part
+    /// does not copy the exchange): SSE events relayed and when the first body byte arrived.
+    private var events = SSEEventCounter()
+    private var countsEvents = false
+    private var firstByteAt: ContinuousClock.Instant?
 
     init(proxy: ProxyState, timeouts: ClientTimeoutHandler) {
         self.proxy = proxy
@@ -112,18 +138,18 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             reason: "body_too_large")
     }
 
-    // MARK: - Inspect and route
+    // MARK: - Profile and route
 
     private func dispatch(_ request: IncomingRequest, context: ChannelHandlerContext) {
         let path = request.head.uri.prefix { $0 != "?" }
-        let method = request.head.method
-        var model: String?
-        var need: ContextNeed?
-        switch (method, path) {
+        switch (request.head.method, path) {
         case (.GET, "/health"), (.HEAD, "/health"):
-            return answerHealth(request, context: context)
+            answerHealth(request, context: context)
         case (.GET, "/v1/models"):
-            return answerModels(request, context: context)
+            answerModels(request, context: context)
+        case (.GET, "/switchyard/status"):
+            let json = StatusPage.json(proxy.snapshot, exactChecks: proxy.exactChecks)
+            writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             // One pass: validity, model, output budget, text size, and each image's token cost
             // from its header (base64 decoded only that far).
@@ -131,36 +157,34 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 RequestProfiler.profile($0, costs: proxy.profileCosts)
             }
             switch profiled {
-            case .failure(let error): return respond(error, to: request, context: context)
-            case .success(let profile):
-                model = profile.summary.model
-                need = ContextNeed(
-                    textTokens: profile.textTokens, mediaTokens: profile.mediaTokens,
-                    outputBudget: profile.summary.outputBudget)
+            case .failure(let error): respond(error, to: request, context: context)
+            case .success(let profile): admit(request, profile: profile, context: context)
             }
         default:
-            model = request.body.withUnsafeReadableBytes { RequestInspector.model(in: $0) }
-        }
-        let margin = proxy.config.admission.margin
-        switch proxy.withTable({ $0.route(model: model, need: need, margin: margin) }) {
-        case .refuse(let error): respond(error, to: request, context: context)
-        case .dispatch(let backend): forward(request, to: backend, context: context)
+            let model = request.body.withUnsafeReadableBytes { RequestInspector.model(in: $0) }
+            schedule(AdmittedRequest(incoming: request), model: model, profile: nil, need: nil, context: context)
         }
     }
 
     // MARK: - Forward
 
-    private func forward(_ request: IncomingRequest, to backend: Int, context: ChannelHandlerContext) {
+    func forward(_ admitted: AdmittedRequest, ticket: Ticket, context: ChannelHandlerContext) {
         exchangeSerial += 1
         let serial = exchangeSerial
-        let url = proxy.config.backends[backend].url
+        let backend = ticket.backend
+        let backendConfig = proxy.config.backends[backend]
+        let request = admitted.incoming
         state = .forwarding(
             Exchange(
-                serial: serial, backend: backend, requestID: request.requestID, keepAlive: request.keepAlive,
-                responseVersion: request.head.version))
-        let upstreamHead = makeUpstreamHead(request, url: url, context: context)
-        let body = request.body
-        proxy.pool(for: context.eventLoop).checkout(backend: backend, url: url) { result in
+                serial: serial, ticket: ticket, requestID: request.requestID, keepAlive: request.keepAlive,
+                responseVersion: request.head.version, clamp: admitted.clamp))
+        events = SSEEventCounter()
+        countsEvents = false
+        firstByteAt = nil
+        let body = Self.upstreamBody(admitted, priorityForwarded: backendConfig.priorityScheduling, context: context)
+        let upstreamHead = makeUpstreamHead(
+            request, bodyLength: body.readableBytes, url: backendConfig.url, context: context)
+        proxy.pool(for: context.eventLoop).checkout(backend: backend, url: backendConfig.url) { result in
             guard case .forwarding(var exchange) = self.state, exchange.serial == serial else {
                 // The client left while we were connecting.
                 if case .success(let connection) = result { connection.channel.close(promise: nil) }
@@ -168,14 +192,13 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             }
             switch result {
             case .failure(let error):
-                let name = self.proxy.config.backends[backend].name
-                self.proxy.withTable { $0.markUnreachable(backend: backend, reason: "\(error)") }
+                self.proxy.markUnreachable(backend: backend, reason: "\(error)")
                 self.proxy.logger.warning(
-                    "backend unreachable", metadata: ["backend": "\(name)", "error": "\(error)"])
+                    "backend unreachable", metadata: ["backend": "\(backendConfig.name)", "error": "\(error)"])
                 self.endExchange(exchange, connectionReusable: false)
                 self.respond(
                     OpenAIError(
-                        status: 502, message: "Backend \(name) could not be reached: \(error).",
+                        status: 502, message: "Backend \(backendConfig.name) could not be reached: \(error).",
                         reason: "backend_unreachable", retryAfterSeconds: 1),
                     to: request, context: context)
             case .success(let connection):
@@ -195,9 +218,26 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
     }
 
-    private func makeUpstreamHead(_ request: IncomingRequest, url: BackendURL, context: ChannelHandlerContext)
-        -> HTTPRequestHead
-    {
+    /// The body as the backend gets it: byte for byte, unless `priority` must go (the backend
+    /// does not run priority scheduling) or `clamp` lowered the output budget.
+    private static func upstreamBody(
+        _ admitted: AdmittedRequest, priorityForwarded: Bool, context: ChannelHandlerContext
+    ) -> ByteBuffer {
+        let removing: Set<String> = admitted.hasPriority && !priorityForwarded ? ["priority"] : []
+        var setting: [String: Int] = [:]
+        if let clamp = admitted.clamp {
+            setting = ["max_tokens": clamp.granted, "max_completion_tokens": clamp.granted]
+        }
+        guard !removing.isEmpty || !setting.isEmpty else { return admitted.incoming.body }
+        let bytes = admitted.incoming.body.withUnsafeReadableBytes {
+            BodyRewrite.rewrite($0, removing: removing, settingIntegers: setting)
+        }
+        return context.channel.allocator.buffer(bytes: bytes)
+    }
+
+    private func makeUpstreamHead(
+        _ request: IncomingRequest, bodyLength: Int, url: BackendURL, context: ChannelHandlerContext
+    ) -> HTTPRequestHead {
         let client = request.head.headers
         var headers = HTTPHeaders(
             ProxyHeaders.forwardable(
@@ -211,8 +251,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         {
             headers.add(name: "x-forwarded-for", value: forwardedFor)
         }
-        if request.body.readableBytes > 0 || [.POST, .PUT, .PATCH].contains(request.head.method) {
-            headers.add(name: "content-length", value: String(request.body.readableBytes))
+        if bodyLength > 0 || [.POST, .PUT, .PATCH].contains(request.head.method) {
+            headers.add(name: "content-length", value: String(bodyLength))
         }
         return HTTPRequestHead(
             version: .http1_1, method: request.head.method, uri: url.pathPrefix + request.head.uri, headers: headers)
@@ -230,14 +270,26 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 alsoDropping: ["x-request-id", "x-switchyard-backend"]
             ).map { ($0.name, $0.value) })
         headers.add(name: "x-request-id", value: exchange.requestID)
-        headers.add(name: "x-switchyard-backend", value: proxy.config.backends[exchange.backend].name)
+        headers.add(name: "x-switchyard-backend", value: proxy.config.backends[exchange.ticket.backend].name)
+        if let clamp = exchange.clamp {
+            headers.add(
+                name: "x-switchyard-clamped", value: "max_tokens=\(clamp.granted); requested=\(clamp.requested)")
+        }
         if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
+        countsEvents = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
         let relayed = HTTPResponseHead(version: exchange.responseVersion, status: head.status, headers: headers)
         context.writeAndFlush(Self.wrapOutboundOut(.head(relayed)), promise: nil)
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard let context, case .forwarding = state else { return }
+        guard let context, case .forwarding(var exchange) = state else { return }
+        if firstByteAt == nil {
+            // Prefill is done: the scheduler stops counting this prompt as work ahead.
+            firstByteAt = .now
+            proxy.firstToken(&exchange.ticket)
+            state = .forwarding(exchange)
+        }
+        if countsEvents { buffer.withUnsafeReadableBytes { events.consume($0) } }
         // One flush per part as it arrives: SSE events are never held back or coalesced.
         context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
     }
@@ -250,7 +302,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     func upstreamFailed(_ error: any Error) {
         guard let context, case .forwarding(let exchange) = state else { return }
-        let name = proxy.config.backends[exchange.backend].name
+        let name = proxy.config.backends[exchange.ticket.backend].name
         endExchange(exchange, connectionReusable: false)
         if exchange.responseStarted {
             // Bytes already went to the client: closing is the only honest signal left.
@@ -268,14 +320,21 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// The single exit from `.forwarding`: releases the backend slot and the upstream connection.
     private func endExchange(_ exchange: Exchange, connectionReusable: Bool) {
         state = .closed
-        proxy.withTable { $0.finish(backend: exchange.backend) }
+        proxy.finish(exchange.ticket, tpot: measuredTPOT())
         guard let connection = exchange.connection else { return }
         connection.handler.delegate = nil
         if connectionReusable, let context {
-            proxy.pool(for: context.eventLoop).checkin(backend: exchange.backend, connection)
+            proxy.pool(for: context.eventLoop).checkin(backend: exchange.ticket.backend, connection)
         } else {
             connection.channel.close(promise: nil)
         }
+    }
+
+    /// Time per output token of a streamed response: from the first event to the last, over the
+    /// events between (the last is `[DONE]`). Nil for short or non-streamed responses.
+    private func measuredTPOT() -> Double? {
+        guard countsEvents, events.events >= 4, let firstByteAt else { return nil }
+        return (ContinuousClock.now - firstByteAt).inSeconds / Double(events.events - 2)
     }
 
     // MARK: - Client connection events
@@ -302,16 +361,22 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             }
             respond(
                 answer, requestID: ProxyHeaders.makeRequestID(using: &generator), keepAlive: false, context: context)
-        case .forwarding, .rejecting, .closed:
+        case .forwarding, .rejecting, .closed, .counting, .queued:
             break  // a response is already under way: the connection just closes
         }
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange) = state {
+        switch state {
+        case .forwarding(let exchange):
             // Closing the upstream connection is how vLLM learns to abort and free the KV cache.
             endExchange(exchange, connectionReusable: false)
+        case .queued(let waiting):
+            // Out of the queue at once. If a slot was bound a moment ago, `bound` gives it back.
+            waiting.timer?.cancel()
+            _ = proxy.cancel(request: waiting.id)
+        default: break
         }
         state = .closed
         context.fireChannelInactive()
@@ -343,7 +408,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
     }
 
-    private func respond(_ error: OpenAIError, to request: IncomingRequest, context: ChannelHandlerContext) {
+    func respond(_ error: OpenAIError, to request: IncomingRequest, context: ChannelHandlerContext) {
         respond(error, requestID: request.requestID, keepAlive: request.keepAlive, context: context)
     }
 

@@ -3,9 +3,9 @@ import NIOHTTP1
 import NIOPosix
 import SwitchyardCore
 
-/// A one-shot HTTP GET for health probes and model discovery (also used by `bench serve` to
-/// find the default model): its own connection, closed after the answer, bounded by a
-/// timeout. Not for the data path.
+/// A one-shot HTTP request for health probes, model discovery, metrics scrapes and exact
+/// `/tokenize` counts (also used by `bench serve` to find the default model): its own
+/// connection, closed after the answer, bounded by a timeout. Not for the data path.
 public enum ProbeClient {
     public struct Answer: Sendable {
         public var status: Int
@@ -19,6 +19,14 @@ public enum ProbeClient {
     public static func get(_ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup) async throws
         -> Answer
     {
+        try await request(url, method: .GET, path: path, body: nil, timeout: timeout, group: group)
+    }
+
+    /// `body` is sent as `application/json`.
+    public static func request(
+        _ url: BackendURL, method: HTTPMethod, path: String, body: ByteBuffer?, timeout: Duration,
+        group: any EventLoopGroup
+    ) async throws -> Answer {
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(timeout))
@@ -38,8 +46,13 @@ public enum ProbeClient {
             var headers = HTTPHeaders()
             headers.add(name: "host", value: url.hostHeader)
             headers.add(name: "connection", value: "close")
-            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.pathPrefix + path, headers: headers)
+            if let body {
+                headers.add(name: "content-type", value: "application/json")
+                headers.add(name: "content-length", value: String(body.readableBytes))
+            }
+            let head = HTTPRequestHead(version: .http1_1, method: method, uri: url.pathPrefix + path, headers: headers)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }.get()
         defer {

@@ -25,7 +25,7 @@ public final class ProxyServer: Sendable {
     public var localAddress: SocketAddress? { listener.withLockedValue { $0?.localAddress } }
 
     /// Backends as the proxy sees them now: health, models, requests in flight.
-    public var backends: [BackendTable.Backend] { proxy.snapshot.backends }
+    public var backends: [BackendTable.Backend] { proxy.snapshot.table.backends }
 
     /// Upstream connections opened so far on all event loops (keep-alive reuse shows as few).
     public func upstreamConnectionsOpened() async throws -> Int {
@@ -58,7 +58,7 @@ public final class ProxyServer: Sendable {
             .bind(host: proxy.config.listen.host, port: proxy.config.listen.port).get()
         listener.withLockedValue { $0 = channel }
         monitorTask.withLockedValue { $0 = Task { await monitor.run(after: firstRound) } }
-        let healthy = proxy.snapshot.backends.filter(\.healthy).count
+        let healthy = proxy.snapshot.table.backends.filter(\.healthy).count
         proxy.logger.notice(
             "switchyard listening",
             metadata: [

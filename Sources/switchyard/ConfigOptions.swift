@@ -26,6 +26,16 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("routing-policy"),
+        help: "Routing policy: round-robin, least-requests, least-tokens, p2c, session-affinity.")
+    var routingPolicy: String?
+
+    @Option(
+        name: .customLong("max-concurrent"),
+        help: "Most requests in flight per backend (default 256); more wait in the queue.")
+    var maxConcurrent: Int?
+
     /// Loads, overrides and validates. Throws a `ConfigurationFailure` naming the field.
     func effectiveConfig(configPath: String? = nil) throws -> SwitchyardConfig {
         var config = SwitchyardConfig()
@@ -55,6 +65,17 @@ struct ConfigOptions: ParsableArguments {
                 let name = index < backendNames.count ? backendNames[index] : "\(url.host):\(url.port)"
                 return BackendConfig(name: name, url: url)
             }
+        }
+        if let routingPolicy {
+            guard let policy = RoutingPolicy(rawValue: routingPolicy) else {
+                let names = RoutingPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationFailure("--routing-policy: must be one of \(names), got \"\(routingPolicy)\"")
+            }
+            config.routing.policy = policy
+        }
+        if let maxConcurrent {
+            guard maxConcurrent >= 1 else { throw ConfigurationFailure("--max-concurrent: must be at least 1") }
+            for index in config.backends.indices { config.backends[index].maxConcurrent = maxConcurrent }
         }
         if let logLevel {
             guard let level = LogLevel(rawValue: logLevel) else {

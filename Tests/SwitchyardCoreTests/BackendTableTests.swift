@@ -2,13 +2,61 @@ import Testing
 
 @testable import SwitchyardCore
 
-private func makeTable(_ count: Int) -> BackendTable {
-    BackendTable(
-        (0..<count).map { BackendConfig(name: "b\($0)", url: BackendURL(host: "10.0.0.\($0)", port: 8000)) })
+/// A scheduler with the least-requests policy, driven one request at a time: the routing rules
+/// these tests pin down (eligibility, health, models, ties) hold for every policy.
+struct TestScheduler {
+    enum Decision: Equatable {
+        case dispatch(backend: Int)
+        case refuse(OpenAIError)
+    }
+
+    var scheduler: Scheduler
+    var tickets: [Int: [Ticket]] = [:]
+    var nextID: UInt64 = 1
+    let now = Duration.zero
+
+    init(_ count: Int, policy: RoutingPolicy = .leastRequests) {
+        var config = SwitchyardConfig()
+        config.backends = (0..<count).map {
+            BackendConfig(name: "b\($0)", url: BackendURL(host: "10.0.0.\($0)", port: 8000))
+        }
+        config.routing.policy = policy
+        scheduler = Scheduler(config: config)
+    }
+
+    var backends: [BackendTable.Backend] { scheduler.table.backends }
+    var anyHealthy: Bool { scheduler.table.anyHealthy }
+    var catalog: [ModelCard] { scheduler.table.catalog }
+
+    mutating func route(model: String?) -> Decision {
+        defer { nextID += 1 }
+        switch scheduler.submit(ScheduleRequest(id: nextID, model: model), now: now) {
+        case .dispatch(let ticket):
+            tickets[ticket.backend, default: []].append(ticket)
+            return .dispatch(backend: ticket.backend)
+        case .refuse(let error): return .refuse(error)
+        case .queued: preconditionFailure("no test here fills a backend")
+        }
+    }
+
+    mutating func finish(backend: Int) {
+        let ticket = tickets[backend]!.removeLast()
+        _ = scheduler.finish(ticket, now: now)
+    }
+
+    mutating func probeSucceeded(backend: Int) { _ = scheduler.probeSucceeded(backend: backend, now: now) }
+    mutating func markUnreachable(backend: Int, reason: String) {
+        scheduler.markUnreachable(backend: backend, reason: reason)
+    }
+    mutating func modelsDiscovered(backend: Int, _ models: [ModelCard]) {
+        _ = scheduler.modelsDiscovered(backend: backend, models, now: now)
+    }
 }
 
+private func makeTable(_ count: Int) -> TestScheduler { TestScheduler(count) }
+
 /// A table whose backends are all healthy and serve the given models.
-private func healthyTable(_ models: [[String]]) -> BackendTable {
+private func healthyTable(_ models: [[String]]) -> TestScheduler {
     var table = makeTable(models.count)
     for (i, ids) in models.enumerated() {
         table.probeSucceeded(backend: i)
@@ -17,7 +65,7 @@ private func healthyTable(_ models: [[String]]) -> BackendTable {
     return table
 }
 
-private func dispatched(_ decision: BackendTable.Decision, sourceLocation: SourceLocation = #_sourceLocation) -> Int? {
+private func dispatched(_ decision: TestScheduler.Decision, sourceLocation: SourceLocation = #_sourceLocation) -> Int? {
     guard case .dispatch(let backend) = decision else {
         Issue.record("expected a dispatch, got \(decision)", sourceLocation: sourceLocation)
         return nil
@@ -25,7 +73,7 @@ private func dispatched(_ decision: BackendTable.Decision, sourceLocation: Sourc
     return backend
 }
 
-private func refusal(_ decision: BackendTable.Decision, sourceLocation: SourceLocation = #_sourceLocation)
+private func refusal(_ decision: TestScheduler.Decision, sourceLocation: SourceLocation = #_sourceLocation)
     -> OpenAIError?
 {
     guard case .refuse(let error) = decision else {
@@ -35,7 +83,7 @@ private func refusal(_ decision: BackendTable.Decision, sourceLocation: SourceLo
     return error
 }
 
-@Suite("BackendTable routing")
+@Suite("Scheduler routing: eligibility, health and ties")
 struct BackendTableTests {
     @Test("a new table: nothing healthy, nothing known")
     func initialState() {
@@ -267,7 +315,7 @@ struct BackendTableTests {
     }
 }
 
-extension BackendTable {
+extension TestScheduler {
     /// Takes one slot on `backend` through the public API: route a model-less request while every
     /// other backend is marked unreachable, then restore their health.
     fileprivate mutating func takeSlotForTest(_ backend: Int) {

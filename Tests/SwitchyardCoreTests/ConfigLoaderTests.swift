@@ -136,14 +136,16 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "unknown top-level key", yaml: "lisen:\n  port: 1\n",
             message:
-                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, shutdown, upstream)"
+                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, upstream)"
         ),
         ConfigErrorCase(
             label: "unknown key in listen", yaml: "listen:\n  hots: 0.0.0.0\n",
             message: "listen.hots: unknown key (known keys here: host, port)"),
         ConfigErrorCase(
             label: "unknown key in a backend", yaml: "backends:\n  - url: http://a\n  - url: http://b\n    weight: 2\n",
-            message: "backends[1].weight: unknown key (known keys here: name, url)"),
+            message:
+                "backends[1].weight: unknown key (known keys here: max_concurrent, max_inflight_tokens, name, priority_scheduling, url)"
+        ),
         ConfigErrorCase(
             label: "unknown key in limits", yaml: "limits:\n  max_body: 1MiB\n",
             message:
@@ -168,7 +170,7 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "non-string key", yaml: "1: x\n",
             message:
-                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, shutdown, upstream)"
+                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, upstream)"
         ),
         // Wrong shapes
         ConfigErrorCase(

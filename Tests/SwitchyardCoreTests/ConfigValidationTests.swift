@@ -190,6 +190,8 @@ struct ConfigValidationTests {
             backends:
               - name: "a"
                 url: "http://h:8000"
+                max_concurrent: 256
+                priority_scheduling: false
             limits:
               max_header_bytes: 64KiB
               max_body_bytes: 64MiB
@@ -212,6 +214,24 @@ struct ConfigValidationTests {
               video_tokens: 16384
               margin: 0.05
               allow_file_media: false
+              mode: reject
+              default_output_reservation: 1024
+              exact_check: true
+            routing:
+              policy: least-tokens
+              session_header: "x-session-id"
+              affinity_load_factor: 1.25
+              kv_aware: true
+              metrics_scrape_interval: 2s
+              kv_high_watermark: 0.95
+            queue:
+              max_requests: 1024
+              max_tokens: 16000000
+              timeout: 30s
+              max_timeout: 300s
+              timeout_header: "x-switchyard-queue-timeout"
+              aging_interval: 5s
+              quantum: 4096
             log_level: info
 
             """

@@ -8,14 +8,19 @@ import Testing
 /// that fit nowhere, and bad media, are refused before any backend sees them.
 @Suite struct AdmissionTests {
     /// Two replicas of one model: a 2 048-token context and an 8 192-token one.
-    static func mixedPool(_ body: (ProxyHarness) async throws -> Void) async throws {
+    static func mixedPool(
+        configure: @escaping (inout SwitchyardConfig) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> Void
+    ) async throws {
         try await withProxy(
             replicas: 2,
             customizeSim: { index, sim in
                 sim.maxModelLen = index == 0 ? 2048 : 8192
                 sim.interTokenInterval = .microseconds(5)  // thousands of tokens in milliseconds
             },
-            configure: quietProbes, body)
+            configure: {
+                quietProbes(&$0)
+                configure(&$0)
+            }, body)
     }
 
     static func chat(text: String = "Describe this.", image: String? = nil, maxTokens: Int) -> String {
@@ -59,13 +64,51 @@ import Testing
         }
     }
 
-    @Test func borderlineRequestsAreLeftToTheBackendsExactCount() async throws {
-        try await Self.mixedPool { proxy in
+    @Test func withoutExactChecksBorderlineRequestsAreLeftToTheBackend() async throws {
+        try await Self.mixedPool(configure: { $0.admission.exactCheck = false }) { proxy in
             // 8 192 < need ≤ 8 192 × 1.05: forwarded, and the sim (the authority) answers.
             let response = try await proxy.post("/v1/chat/completions", Self.chat(maxTokens: 8300))
             #expect(response.status == 400)
             #expect(response.header("x-switchyard-reason") == nil)
             #expect(response.header("x-switchyard-backend") == "sim-1")
+        }
+    }
+
+    @Test func borderlineRequestsAreCountedExactlyWithTokenize() async throws {
+        try await Self.mixedPool { proxy in
+            let before = proxy.sims.map(\.stats.requestsReceived)
+            // Over the limit by the estimate and by the exact count: refused by the proxy, with
+            // the backend's exact prompt count (4 tokens in the sim), no generation started.
+            let over = try await proxy.post("/v1/chat/completions", Self.chat(maxTokens: 8300))
+            #expect(over.status == 400)
+            #expect(over.header("x-switchyard-reason") == "context_length_exceeded")
+            let message = try #require((try over.json()["error"] as? [String: Any])?["message"] as? String)
+            #expect(message.contains("you requested 8304 tokens (4 in the messages, 8300 in the completion)"))
+            // Within the margin below the limit: the exact count says it fits; it runs.
+            let fits = try await proxy.post("/v1/chat/completions", Self.chat(maxTokens: 8100))
+            #expect(fits.status == 200)
+            #expect(fits.header("x-switchyard-backend") == "sim-1")
+            let status = try await proxy.request("GET", "/switchyard/status").json()
+            let counters = try #require(status["counters"] as? [String: Any])
+            #expect(counters["exact_checks"] as? Int == 2)
+            // Two /tokenize calls and one generation reached sim-1; sim-0 (2 048) none.
+            #expect(proxy.sims[0].stats.requestsReceived == before[0])
+            #expect(proxy.sims[1].stats.requestsReceived == before[1] + 3)
+        }
+    }
+
+    @Test func clampModeLowersTheBudgetToFitAndSaysSo() async throws {
+        try await Self.mixedPool(configure: { $0.admission.mode = .clamp }) { proxy in
+            let response = try await proxy.post("/v1/chat/completions", Self.chat(maxTokens: 20000))
+            #expect(response.status == 200)
+            #expect(response.header("x-switchyard-backend") == "sim-1")
+            // The estimate for this prompt is 12 tokens (46 bytes / 4 + 8 for the template).
+            let granted = try #require(response.header("x-switchyard-clamped"))
+            #expect(granted.hasSuffix("; requested=20000"))
+            let budget = try #require(Int(granted.dropFirst("max_tokens=".count).prefix { $0 != ";" }))
+            #expect(budget <= 8192 - 4 && budget > 8000)
+            let usage = try #require(try response.json()["usage"] as? [String: Int])
+            #expect(usage["completion_tokens"] == budget)
         }
     }
 

@@ -42,6 +42,9 @@ func testConfig(backendPorts: [Int]) -> SwitchyardConfig {
     config.discovery.healthCheckInterval = .milliseconds(100)
     config.discovery.probeTimeout = .milliseconds(500)
     config.shutdown.gracePeriod = .seconds(5)
+    // No /metrics scrapes unless a test turns them on: backends' request and connection counts
+    // then move only with test traffic.
+    config.routing.metricsScrapeInterval = .zero
     return config
 }
 

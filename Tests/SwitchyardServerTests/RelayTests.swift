@@ -50,8 +50,9 @@ import Testing
     }
 
     @Test func backendErrorsPassThroughWithStatusAndBody() async throws {
-        try await withProxy { proxy in
-            // The sim answers vLLM's 400 for a priority without priority scheduling.
+        try await withProxy(configure: { $0.backends[0].priorityScheduling = true }) { proxy in
+            // Configured as running priority scheduling, the backend gets `priority`; the sim does
+            // not run it and answers vLLM's 400.
             let response = try await proxy.post(
                 "/v1/chat/completions",
                 "{\"model\":\"glm-4.5v\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"priority\":5}")
@@ -59,6 +60,21 @@ import Testing
             #expect(response.bodyString.contains("Priority scheduling is not enabled"))
             #expect(response.header("x-switchyard-backend") == "sim-0")
             #expect(response.header("x-switchyard-reason") == nil)  // the backend refused, not the proxy
+        }
+    }
+
+    @Test func priorityIsRemovedForBackendsWithoutPriorityScheduling() async throws {
+        try await withProxy { proxy in
+            for body in [
+                #"{"model":"glm-4.5v","priority":5,"messages":[{"role":"user","content":"x"}],"max_tokens":2}"#,
+                #"{"model":"glm-4.5v","messages":[{"role":"user","content":"x"}],"max_tokens":2,"priority":-3}"#,
+                #"{"priority":1}"#.replacingOccurrences(
+                    of: "}", with: #","model":"glm-4.5v","prompt":"x","max_tokens":2}"#),
+            ] {
+                let path = body.contains("prompt") ? "/v1/completions" : "/v1/chat/completions"
+                let response = try await proxy.post(path, body)
+                #expect(response.status == 200, "\(body): \(response.bodyString)")
+            }
         }
     }
 

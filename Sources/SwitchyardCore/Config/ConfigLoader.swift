@@ -15,7 +15,8 @@ public enum ConfigLoader {
         guard let root, !root.isNull else { return config }  // an empty file means all defaults
         let top = try Fields(root, path: "")
         try top.allow([
-            "listen", "backends", "limits", "upstream", "discovery", "shutdown", "admission", "log_level",
+            "listen", "backends", "limits", "upstream", "discovery", "shutdown", "admission", "routing", "queue",
+            "log_level",
         ])
 
         if let listen = try top.mapping("listen") {
@@ -26,7 +27,7 @@ public enum ConfigLoader {
         if let list = try top.sequence("backends") {
             for (index, node) in list.enumerated() {
                 let backend = try Fields(node, path: "backends[\(index)]")
-                try backend.allow(["name", "url"])
+                try backend.allow(["name", "url", "max_concurrent", "max_inflight_tokens", "priority_scheduling"])
                 guard let urlText = try backend.string("url") else {
                     throw ConfigError("backends[\(index)].url: is required")
                 }
@@ -35,7 +36,11 @@ public enum ConfigLoader {
                     throw ConfigError("backends[\(index)].url: \(error.message)")
                 }
                 let name = try backend.string("name") ?? "\(url.host):\(url.port)"
-                config.backends.append(BackendConfig(name: name, url: url))
+                var entry = BackendConfig(name: name, url: url)
+                entry.maxConcurrent = try backend.int("max_concurrent", in: 1...1_000_000) ?? entry.maxConcurrent
+                entry.maxInFlightTokens = try backend.int("max_inflight_tokens", in: 1...1_000_000_000)
+                entry.priorityScheduling = try backend.bool("priority_scheduling") ?? false
+                config.backends.append(entry)
             }
         }
         if let limits = try top.mapping("limits") {
@@ -70,7 +75,8 @@ public enum ConfigLoader {
         }
         if let admission = try top.mapping("admission") {
             try admission.allow([
-                "bytes_per_token", "remote_image_tokens", "video_tokens", "margin", "allow_file_media",
+                "bytes_per_token", "remote_image_tokens", "video_tokens", "margin", "allow_file_media", "mode",
+                "default_output_reservation", "exact_check",
             ])
             config.admission.bytesPerToken = try admission.number("bytes_per_token") ?? config.admission.bytesPerToken
             config.admission.remoteImageTokens =
@@ -79,6 +85,49 @@ public enum ConfigLoader {
                 try admission.int("video_tokens", in: 1...10_000_000) ?? config.admission.videoTokens
             config.admission.margin = try admission.number("margin") ?? config.admission.margin
             config.admission.allowFileMedia = try admission.bool("allow_file_media") ?? config.admission.allowFileMedia
+            config.admission.mode = try admission.choice("mode", of: AdmissionMode.self) ?? config.admission.mode
+            config.admission.defaultOutputReservation =
+                try admission.int("default_output_reservation", in: 1...10_000_000)
+                ?? config.admission.defaultOutputReservation
+            config.admission.exactCheck = try admission.bool("exact_check") ?? config.admission.exactCheck
+        }
+        if let routing = try top.mapping("routing") {
+            try routing.allow([
+                "policy", "models", "session_header", "affinity_load_factor", "kv_aware", "metrics_scrape_interval",
+                "kv_high_watermark",
+            ])
+            config.routing.policy = try routing.choice("policy", of: RoutingPolicy.self) ?? config.routing.policy
+            if let models = try routing.mapping("models") {
+                for key in models.keys {
+                    config.routing.modelPolicies[key] = try models.choice(key, of: RoutingPolicy.self)
+                }
+            }
+            config.routing.sessionHeader = try routing.string("session_header") ?? config.routing.sessionHeader
+            config.routing.affinityLoadFactor =
+                try routing.number("affinity_load_factor") ?? config.routing.affinityLoadFactor
+            config.routing.kvAware = try routing.bool("kv_aware") ?? config.routing.kvAware
+            config.routing.metricsScrapeInterval =
+                try routing.duration("metrics_scrape_interval") ?? config.routing.metricsScrapeInterval
+            config.routing.kvHighWatermark = try routing.number("kv_high_watermark") ?? config.routing.kvHighWatermark
+        }
+        if let queue = try top.mapping("queue") {
+            try queue.allow([
+                "max_requests", "max_tokens", "timeout", "max_timeout", "timeout_header", "aging_interval",
+                "tenant_header", "tenant_weights", "quantum",
+            ])
+            config.queue.maxRequests = try queue.int("max_requests", in: 0...10_000_000) ?? config.queue.maxRequests
+            config.queue.maxTokens = try queue.int("max_tokens", in: 1...Int(Int32.max)) ?? config.queue.maxTokens
+            config.queue.timeout = try queue.duration("timeout") ?? config.queue.timeout
+            config.queue.maxTimeout = try queue.duration("max_timeout") ?? config.queue.maxTimeout
+            config.queue.timeoutHeader = try queue.string("timeout_header") ?? config.queue.timeoutHeader
+            config.queue.agingInterval = try queue.duration("aging_interval") ?? config.queue.agingInterval
+            config.queue.tenantHeader = try queue.string("tenant_header") ?? config.queue.tenantHeader
+            if let weights = try queue.mapping("tenant_weights") {
+                for key in weights.keys {
+                    config.queue.tenantWeights[key] = try weights.number(key)
+                }
+            }
+            config.queue.quantum = try queue.int("quantum", in: 1...100_000_000) ?? config.queue.quantum
         }
         if let level = try top.string("log_level") {
             guard let parsed = LogLevel(rawValue: level) else {
@@ -158,6 +207,19 @@ private struct Fields {
         case "false", "no", "off": return false
         default: throw ConfigError("\(name(key)): must be true or false, got \"\(text)\"")
         }
+    }
+
+    var keys: [String] { entries.map(\.key) }
+
+    func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, of type: Choice.Type) throws(ConfigError)
+        -> Choice? where Choice.RawValue == String
+    {
+        guard let text = try scalar(key) else { return nil }
+        guard let value = Choice(rawValue: text) else {
+            let names = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError("\(name(key)): must be one of \(names), got \"\(text)\"")
+        }
+        return value
     }
 
     func duration(_ key: String) throws(ConfigError) -> Duration? {

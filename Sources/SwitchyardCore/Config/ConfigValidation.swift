@@ -29,7 +29,8 @@ extension SwitchyardConfig {
             ("upstream.pool_idle_timeout", upstream.poolIdleTimeout),
             ("discovery.health_check_interval", discovery.healthCheckInterval),
             ("discovery.models_refresh_interval", discovery.modelsRefreshInterval),
-            ("discovery.probe_timeout", discovery.probeTimeout),
+            ("discovery.probe_timeout", discovery.probeTimeout), ("queue.timeout", queue.timeout),
+            ("queue.max_timeout", queue.maxTimeout),
         ] where value <= .zero {
             throw ConfigError("\(field): must be greater than zero")
         }
@@ -38,6 +39,24 @@ extension SwitchyardConfig {
         }
         if !(0...1).contains(admission.margin) {
             throw ConfigError("admission.margin: must be between 0 and 1 (a fraction of max_model_len)")
+        }
+        if queue.timeout > queue.maxTimeout {
+            throw ConfigError(
+                "queue.timeout: must not exceed queue.max_timeout (\(ConfigUnits.format(queue.maxTimeout)))")
+        }
+        if queue.agingInterval < .zero || routing.metricsScrapeInterval < .zero {
+            throw ConfigError(
+                "\(queue.agingInterval < .zero ? "queue.aging_interval" : "routing.metrics_scrape_interval"): "
+                    + "must not be negative (0 turns it off)")
+        }
+        for (tenant, weight) in queue.tenantWeights where !(weight > 0) {
+            throw ConfigError("queue.tenant_weights.\(tenant): must be greater than zero")
+        }
+        if !(routing.affinityLoadFactor >= 1) {
+            throw ConfigError("routing.affinity_load_factor: must be at least 1 (1 means perfectly even load)")
+        }
+        if !(0...1).contains(routing.kvHighWatermark) {
+            throw ConfigError("routing.kv_high_watermark: must be between 0 and 1")
         }
         if upstream.poolIdleTimeout >= .seconds(5) {
             throw ConfigError(
@@ -57,6 +76,9 @@ extension SwitchyardConfig {
         for backend in backends {
             lines.append("  - name: \(YAMLString.quoted(backend.name))")
             lines.append("    url: \(YAMLString.quoted(backend.url.description))")
+            lines.append("    max_concurrent: \(backend.maxConcurrent)")
+            if let tokens = backend.maxInFlightTokens { lines.append("    max_inflight_tokens: \(tokens)") }
+            lines.append("    priority_scheduling: \(backend.priorityScheduling)")
         }
         lines += [
             "limits:",
@@ -81,6 +103,41 @@ extension SwitchyardConfig {
             "  video_tokens: \(admission.videoTokens)",
             "  margin: \(admission.margin)",
             "  allow_file_media: \(admission.allowFileMedia)",
+            "  mode: \(admission.mode.rawValue)",
+            "  default_output_reservation: \(admission.defaultOutputReservation)",
+            "  exact_check: \(admission.exactCheck)",
+            "routing:",
+            "  policy: \(routing.policy.rawValue)",
+        ]
+        if !routing.modelPolicies.isEmpty {
+            lines.append("  models:")
+            for (model, policy) in routing.modelPolicies.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(YAMLString.quoted(model)): \(policy.rawValue)")
+            }
+        }
+        lines += [
+            "  session_header: \(YAMLString.quoted(routing.sessionHeader))",
+            "  affinity_load_factor: \(routing.affinityLoadFactor)",
+            "  kv_aware: \(routing.kvAware)",
+            "  metrics_scrape_interval: \(ConfigUnits.format(routing.metricsScrapeInterval))",
+            "  kv_high_watermark: \(routing.kvHighWatermark)",
+            "queue:",
+            "  max_requests: \(queue.maxRequests)",
+            "  max_tokens: \(queue.maxTokens)",
+            "  timeout: \(ConfigUnits.format(queue.timeout))",
+            "  max_timeout: \(ConfigUnits.format(queue.maxTimeout))",
+            "  timeout_header: \(YAMLString.quoted(queue.timeoutHeader))",
+            "  aging_interval: \(ConfigUnits.format(queue.agingInterval))",
+        ]
+        if let header = queue.tenantHeader { lines.append("  tenant_header: \(YAMLString.quoted(header))") }
+        if !queue.tenantWeights.isEmpty {
+            lines.append("  tenant_weights:")
+            for (tenant, weight) in queue.tenantWeights.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(YAMLString.quoted(tenant)): \(weight)")
+            }
+        }
+        lines += [
+            "  quantum: \(queue.quantum)",
             "log_level: \(logLevel.rawValue)",
         ]
         return lines.joined(separator: "\n") + "\n"

@@ -8,6 +8,8 @@ public struct SwitchyardConfig: Sendable, Equatable {
     public var discovery = DiscoveryConfig()
     public var shutdown = ShutdownConfig()
     public var admission = AdmissionConfig()
+    public var routing = RoutingConfig()
+    public var queue = QueueConfig()
     public var logLevel: LogLevel = .info
 
     public init() {}
@@ -22,10 +24,21 @@ public struct ListenConfig: Sendable, Equatable {
 public struct BackendConfig: Sendable, Equatable {
     public var name: String
     public var url: BackendURL
+    /// Most requests in flight at once; more wait in Switchyard's queue. vLLM's default
+    /// `--max-num-seqs` is 256: beyond it requests would only wait inside vLLM, bound early.
+    public var maxConcurrent = 256
+    /// Most tokens (prompt + output budget) in flight at once; nil: no token limit. A single
+    /// request larger than this still runs when the backend is otherwise idle.
+    public var maxInFlightTokens: Int?
+    /// The backend runs vLLM with `--scheduling-policy priority`: a request's `priority` is
+    /// forwarded. Otherwise it is removed (vLLM answers 400 to a non-zero priority).
+    public var priorityScheduling = false
 
-    public init(name: String, url: BackendURL) {
+    public init(name: String, url: BackendURL, maxConcurrent: Int = 256, maxInFlightTokens: Int? = nil) {
         self.name = name
         self.url = url
+        self.maxConcurrent = maxConcurrent
+        self.maxInFlightTokens = maxInFlightTokens
     }
 }
 
@@ -76,6 +89,13 @@ public struct AdmissionConfig: Sendable, Equatable {
     public var margin = 0.05
     /// Accept `file://` media from clients (vLLM reads them from the GPU host's disk).
     public var allowFileMedia = false
+    /// `reject` (400) or `clamp` (lower the output budget to fit) when the budget does not fit.
+    public var mode = AdmissionMode.reject
+    /// Output tokens reserved, for accounting, by a request that sets no budget.
+    public var defaultOutputReservation = 1024
+    /// Borderline requests (estimate within `margin` of the limit) are counted exactly with the
+    /// backend's `/tokenize` before they are admitted.
+    public var exactCheck = true
     public init() {}
 
     public var profileCosts: ProfileCosts {

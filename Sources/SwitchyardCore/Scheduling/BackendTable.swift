@@ -1,6 +1,3 @@
-/// Everything the proxy knows about its backends — health, served models, requests in flight —
-/// and the routing rule that uses it. A value type driven by events (probe results, dispatch,
-/// completion); the server keeps one behind a lock and executes the decisions it returns.
 /// What a request needs of a backend's context window: its prompt estimate (text plus image
 /// tokens) and its output budget (none given: vLLM fills the rest of the context, so only the
 /// prompt plus one token must fit).
@@ -19,6 +16,9 @@ public struct ContextNeed: Sendable, Equatable {
     public var total: Int { prompt + (outputBudget ?? 1) }
 }
 
+/// Everything the proxy knows about its backends: health, served models, context windows and
+/// the load each has in hand. Which of them may serve a request is decided here; which one does
+/// is the `Scheduler`'s policy.
 public struct BackendTable: Sendable {
     public struct Backend: Sendable, Equatable {
         public var name: String
@@ -28,22 +28,33 @@ public struct BackendTable: Sendable {
         /// Last known model cards (kept while unhealthy, so its models are still known).
         public var models: [ModelCard] = []
         public var modelsKnown = false
-        /// Requests dispatched and not yet finished (last response byte or client disconnect).
-        public var inFlight = 0
         public var lastError: String?
+        /// Capacity limits from the config.
+        public var maxConcurrent: Int
+        public var maxInFlightTokens: Int?
+        /// Work in hand: requests, tokens, measured speed, scraped metrics.
+        public var load = BackendLoad()
+
+        /// Requests dispatched and not yet finished (last response byte or client disconnect).
+        public var inFlight: Int { load.inFlight }
+
+        /// A free slot for a request of `tokens`: under `max_concurrent`, and under
+        /// `max_inflight_tokens` unless the backend is idle (a request larger than the token
+        /// limit still runs alone).
+        public func hasRoom(for tokens: Int) -> Bool {
+            guard load.inFlight < maxConcurrent else { return false }
+            guard let maxInFlightTokens, load.inFlight > 0 else { return true }
+            return load.reservedTokens + tokens <= maxInFlightTokens
+        }
     }
 
-    public enum Decision: Sendable, Equatable {
-        case dispatch(backend: Int)
-        case refuse(OpenAIError)
-    }
-
-    public private(set) var backends: [Backend]
-    /// Where the next tie-break starts, so equally loaded backends take turns.
-    private var rotation = 0
+    public internal(set) var backends: [Backend]
 
     public init(_ configs: [BackendConfig]) {
-        backends = configs.map { Backend(name: $0.name, url: $0.url) }
+        backends = configs.map {
+            Backend(
+                name: $0.name, url: $0.url, maxConcurrent: $0.maxConcurrent, maxInFlightTokens: $0.maxInFlightTokens)
+        }
     }
 
     public var anyHealthy: Bool { backends.contains { $0.healthy } }
@@ -51,39 +62,29 @@ public struct BackendTable: Sendable {
     /// The union of every backend's last known model list.
     public var catalog: [ModelCard] { ModelCatalog.union(backends.map(\.models)) }
 
-    /// Least outstanding requests among healthy backends that serve `model` (any healthy backend
-    /// when `model` is nil) and whose context fits `need`. A request that fits no backend's
+    /// Healthy backends that serve `model` (any healthy backend when `model` is nil) and whose
+    /// context fits `need`, regardless of their load. A request that fits no backend's
     /// `max_model_len` may still go to one it exceeds by at most `margin` (a fraction of the
-    /// limit: the estimate is approximate, so borderline requests are left to vLLM's exact count);
-    /// beyond that it is refused with vLLM's context-length 400. On `.dispatch` a slot is taken;
-    /// give it back with `finish`.
-    public mutating func route(model: String?, need: ContextNeed? = nil, margin: Double = 0) -> Decision {
-        var serving: [Int] = []
-        for step in 0..<backends.count {
-            let i = (rotation + step) % backends.count
-            let backend = backends[i]
-            guard backend.healthy else { continue }
-            if let model, !backend.models.contains(where: { $0.id == model }) { continue }
-            serving.append(i)
+    /// limit: the estimate is approximate, so borderline requests are left to an exact count);
+    /// beyond that it is refused with vLLM's context-length 400.
+    public func eligible(model: String?, need: ContextNeed?, margin: Double) -> Result<[Int], OpenAIError> {
+        let serving = backends.indices.filter { i in
+            backends[i].healthy && (model.map { name in backends[i].models.contains { $0.id == name } } ?? true)
         }
-        guard !serving.isEmpty else { return .refuse(refusal(for: model)) }
-        var candidates = serving
-        if let need {
-            let fitting = serving.filter { contextLimit(of: $0, model: model).map { need.total <= $0 } ?? true }
-            let borderline = serving.filter { index in
-                contextLimit(of: index, model: model).map { Double(need.total) <= Double($0) * (1 + margin) } ?? true
-            }
-            candidates = fitting.isEmpty ? borderline : fitting
-            if candidates.isEmpty {
-                let limit = serving.compactMap { contextLimit(of: $0, model: model) }.max() ?? 0
-                return .refuse(Self.contextLengthExceeded(need, limit: limit))
-            }
+        guard !serving.isEmpty else { return .failure(refusal(for: model)) }
+        guard let need else { return .success(serving) }
+        let fitting = serving.filter { contextLimit(of: $0, model: model).map { need.total <= $0 } ?? true }
+        if !fitting.isEmpty { return .success(fitting) }
+        let borderline = serving.filter { index in
+            contextLimit(of: index, model: model).map { Double(need.total) <= Double($0) * (1 + margin) } ?? true
         }
-        var best = candidates[0]
-        for i in candidates.dropFirst() where backends[i].inFlight < backends[best].inFlight { best = i }
-        rotation = (best + 1) % backends.count
-        backends[best].inFlight += 1
-        return .dispatch(backend: best)
+        if !borderline.isEmpty { return .success(borderline) }
+        return .failure(Self.contextLengthExceeded(need, limit: largestContext(among: serving, model: model)))
+    }
+
+    /// The largest `max_model_len` for `model` among `indices` (0 when none is known).
+    public func largestContext(among indices: [Int], model: String?) -> Int {
+        indices.compactMap { contextLimit(of: $0, model: model) }.max() ?? 0
     }
 
     /// The backend's `max_model_len` for `model` (its first card when `model` is nil).
@@ -126,12 +127,6 @@ public struct BackendTable: Sendable {
         OpenAIError(
             status: 503, message: "No healthy backend is available\(detail); try again shortly.",
             reason: "no_healthy_backend", retryAfterSeconds: 2)
-    }
-
-    /// The request on `backend` has finished: its slot is free again.
-    public mutating func finish(backend: Int) {
-        precondition(backends[backend].inFlight > 0, "finish without dispatch on \(backends[backend].name)")
-        backends[backend].inFlight -= 1
     }
 
     // MARK: - Health and discovery events

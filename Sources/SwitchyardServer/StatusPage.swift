@@ -1,0 +1,35 @@
+import SwitchyardCore
+
+/// `GET /switchyard/status`: the scheduler's state as JSON, for operators and tests (the
+/// Prometheus view is `/metrics`).
+enum StatusPage {
+    static func json(_ scheduler: Scheduler, exactChecks: ProxyState.ExactChecks) -> String {
+        let backends = scheduler.table.backends.map { backend in
+            let load = backend.load
+            var fields = [
+                "\"name\":\(JSONString.quoted(backend.name))", "\"healthy\":\(backend.healthy)",
+                "\"in_flight\":\(load.inFlight)", "\"max_concurrent\":\(backend.maxConcurrent)",
+                "\"reserved_tokens\":\(load.reservedTokens)", "\"pending_prompt_tokens\":\(load.pendingPrompt)",
+            ]
+            if let tpot = load.tpot { fields.append("\"tpot_seconds\":\(tpot)") }
+            if let scrape = load.scrape {
+                fields.append(
+                    "\"scraped\":{\"running\":\(scrape.running),\"waiting\":\(scrape.waiting),"
+                        + "\"kv_cache_usage\":\(scrape.kvCacheUsage)}")
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let counters = scheduler.counters
+        let refused = counters.refused.sorted { $0.key < $1.key }
+            .map { "\(JSONString.quoted($0.key)):\($0.value)" }.joined(separator: ",")
+        let drain = scheduler.drain.tokensPerSecond.map { "\($0)" } ?? "null"
+        return "{\"backends\":[\(backends.joined(separator: ","))],"
+            + "\"queue\":{\"requests\":\(scheduler.queue.count),\"tokens\":\(scheduler.queue.tokens),"
+            + "\"drain_tokens_per_second\":\(drain)},"
+            + "\"counters\":{\"dispatched\":\(counters.dispatched),\"queued\":\(counters.queued),"
+            + "\"bound_from_queue\":\(counters.boundFromQueue),"
+            + "\"cancelled_while_queued\":\(counters.cancelledWhileQueued),\"expired\":\(counters.expired),"
+            + "\"refused\":{\(refused)},\"exact_checks\":\(exactChecks.succeeded),"
+            + "\"exact_check_failures\":\(exactChecks.failed)}}"
+    }
+}
