@@ -85,6 +85,16 @@ public enum RawHTTPClient {
         return try await promise.futureResult.get()
     }
 
+    /// Opens a connection and sends one request without waiting for anything: the caller closes
+    /// the returned channel (a client that gives up while its request waits).
+    public static func sendAndKeepOpen(port: Int, request: String, group: any EventLoopGroup) async throws
+        -> any Channel
+    {
+        let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        return channel
+    }
+
     // MARK: Parsing
 
     public struct ParseError: Error, CustomStringConvertible {
