@@ -99,7 +99,9 @@ extension ClientRequestHandler {
             ?? profile.flatMap { $0.sessionSeed == 0 ? nil : HashRing.key(seed: $0.sessionSeed) }
         let output = need.map { $0.outputBudget ?? proxy.config.admission.defaultOutputReservation } ?? 0
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let waiter = ProxyState.Waiter(eventLoop: context.eventLoop) { ticket in handler.value.bound(ticket) }
+        let waiter = ProxyState.Waiter(
+            eventLoop: context.eventLoop, bound: { ticket in handler.value.bound(ticket) },
+            refused: { error in handler.value.refusedWhileQueued(error) })
         let (id, admission) = proxy.submit(
             { id in
                 ScheduleRequest(
@@ -127,6 +129,12 @@ extension ClientRequestHandler {
         }
         waiting.timer?.cancel()
         forward(waiting.request, ticket: ticket, context: context)
+    }
+
+    func refusedWhileQueued(_ error: OpenAIError) {
+        guard case .queued(let waiting) = state, let context else { return }
+        waiting.timer?.cancel()
+        respond(error, to: waiting.request.incoming, context: context)
     }
 
     func queueDeadlinePassed(_ id: UInt64) {

@@ -10,6 +10,8 @@ final class ProxyState: Sendable {
     struct Waiter: Sendable {
         var eventLoop: any EventLoop
         var bound: @Sendable (Ticket) -> Void
+        /// The request can no longer be served (its backends went away while it waited).
+        var refused: @Sendable (OpenAIError) -> Void
     }
 
     private struct Shared {
@@ -127,7 +129,13 @@ final class ProxyState: Sendable {
     }
 
     func markUnreachable(backend: Int, reason: String) {
-        shared.withLockedValue { $0.scheduler.markUnreachable(backend: backend, reason: reason) }
+        let now = self.now
+        let refusals = shared.withLockedValue { shared in
+            shared.scheduler.markUnreachable(backend: backend, reason: reason, now: now).compactMap { id, error in
+                shared.waiters.removeValue(forKey: id).map { ($0, error) }
+            }
+        }
+        for (waiter, error) in refusals { waiter.eventLoop.execute { waiter.refused(error) } }
     }
 
     func modelsDiscovered(backend: Int, _ models: [ModelCard]) {

@@ -29,6 +29,7 @@ enum StatusPage {
             + "\"counters\":{\"dispatched\":\(counters.dispatched),\"queued\":\(counters.queued),"
             + "\"bound_from_queue\":\(counters.boundFromQueue),"
             + "\"cancelled_while_queued\":\(counters.cancelledWhileQueued),\"expired\":\(counters.expired),"
+            + "\"refused_while_queued\":\(counters.refusedWhileQueued),"
             + "\"refused\":{\(refused)},\"exact_checks\":\(exactChecks.succeeded),"
             + "\"exact_check_failures\":\(exactChecks.failed)}}"
     }

@@ -46,7 +46,7 @@ struct TestScheduler {
 
     mutating func probeSucceeded(backend: Int) { _ = scheduler.probeSucceeded(backend: backend, now: now) }
     mutating func markUnreachable(backend: Int, reason: String) {
-        scheduler.markUnreachable(backend: backend, reason: reason)
+        _ = scheduler.markUnreachable(backend: backend, reason: reason, now: now)
     }
     mutating func modelsDiscovered(backend: Int, _ models: [ModelCard]) {
         _ = scheduler.modelsDiscovered(backend: backend, models, now: now)

@@ -45,9 +45,10 @@ public enum BodyRewrite {
         var cuts: [(range: Range<Int>, replacement: [UInt8])] = []
         for (position, member) in all.enumerated() {
             if removing.contains(member.name) {
-                // Take the comma after it, or (for the last member) the one before it.
+                // Take the comma after it while a kept member follows; in the trailing run of
+                // removed members (`…,"b":1,"b":2}`), the one before it, so the cuts stay disjoint.
                 var range = member.member
-                if position + 1 < all.count {
+                if all[(position + 1)...].contains(where: { !removing.contains($0.name) }) {
                     range = member.member.lowerBound..<all[position + 1].member.lowerBound
                 } else if position > 0 {
                     range = all[position - 1].member.upperBound..<member.member.upperBound

@@ -7,6 +7,12 @@ public struct ModelCard: Sendable, Equatable {
     public var maxModelLen: Int?
     /// The card as JSON, re-encoded with sorted keys.
     public var json: String
+
+    public init(id: String, maxModelLen: Int?, json: String) {
+        self.id = id
+        self.maxModelLen = maxModelLen
+        self.json = json
+    }
 }
 
 public enum ModelListParser {

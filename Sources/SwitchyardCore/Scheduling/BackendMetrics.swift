@@ -17,10 +17,14 @@ public struct BackendMetrics: Sendable, Equatable {
         var running: Double?
         var waiting: Double?
         var kvUsage: Double?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.first != "#" {
+        // `isNewline`: in Swift "\r\n" is one Character, which a split on "\n" would not see.
+        for line in text.split(whereSeparator: \.isNewline) where line.first != "#" {
             guard line.hasPrefix("vllm:") else { continue }
             let name = line.prefix { $0 != "{" && $0 != " " }
-            guard let valueText = line.split(separator: " ").last, let value = Double(valueText), value.isFinite
+            // The value follows the name or the label set; an optional timestamp may follow it.
+            let rest = line.lastIndex(of: "}").map { line[line.index(after: $0)...] } ?? line[name.endIndex...]
+            guard let valueText = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).first,
+                let value = Double(valueText), value.isFinite
             else { continue }
             switch name {
             case "vllm:num_requests_running": running = (running ?? 0) + value

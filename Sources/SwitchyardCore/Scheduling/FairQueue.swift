@@ -3,6 +3,14 @@ public struct QueuedRequest: Sendable, Equatable {
     public var request: ScheduleRequest
     public var enqueuedAt: Duration
     public var deadline: Duration
+    let enqueuedAtSeconds: Double
+
+    public init(request: ScheduleRequest, enqueuedAt: Duration, deadline: Duration) {
+        self.request = request
+        self.enqueuedAt = enqueuedAt
+        self.deadline = deadline
+        self.enqueuedAtSeconds = enqueuedAt.inSeconds
+    }
 }
 
 /// The waiting room, in three layers:
@@ -17,13 +25,22 @@ public struct QueuedRequest: Sendable, Equatable {
 /// Only requests that can run now (`canRun`) are considered, so one model's full backends never
 /// hold up another model's requests.
 public struct FairQueue: Sendable {
-    public private(set) var entries: [QueuedRequest] = []
+    /// Waiting requests in arrival order; removed ones leave a hole until the next compaction,
+    /// so a removal is O(1) rather than a shift of the whole array.
+    private var slots: [QueuedRequest?] = []
+    /// What the scans read, beside `slots` and without reference counting: priority, arrival
+    /// time (seconds), tokens, and whether the slot is live.
+    private var meta: [Meta] = []
+    private var slotByID: [UInt64: Int] = [:]
     /// Tokens (prompt + output budget) of everything waiting.
     public private(set) var tokens = 0
     public private(set) var tenantTokens: [String: Int] = [:]
+    private var tenantCounts: [String: Int] = [:]
 
     private let quantum: Double
-    private let agingInterval: Duration
+    /// Aging interval in seconds (0: no aging); bands are computed in floating point because
+    /// `Duration` division is costly and runs for every waiting request.
+    private let agingSeconds: Double
     private let weights: [String: Double]
     /// Tenants with waiting requests, in the order they became active (the DRR ring).
     private var ring: [String] = []
@@ -35,61 +52,104 @@ public struct FairQueue: Sendable {
 
     public init(quantum: Int = 4096, agingInterval: Duration = .seconds(5), weights: [String: Double] = [:]) {
         self.quantum = Double(max(1, quantum))
-        self.agingInterval = agingInterval
+        self.agingSeconds = max(0, agingInterval.inSeconds)
         self.weights = weights
     }
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { slotByID.count }
+    public var isEmpty: Bool { slotByID.isEmpty }
+
+    /// Everything waiting, in arrival order.
+    public var entries: [QueuedRequest] { slots.compactMap { $0 } }
+
+    public func entry(id: UInt64) -> QueuedRequest? { slotByID[id].flatMap { slots[$0] } }
 
     public func weight(of tenant: String) -> Double { max(weights[tenant] ?? 1, 1e-6) }
 
     /// Effective priority after aging.
     public func band(of entry: QueuedRequest, now: Duration) -> Int {
-        guard agingInterval > .zero else { return entry.request.priority }
-        let waited = max(.zero, now - entry.enqueuedAt)
-        return entry.request.priority - Int(waited / agingInterval)
+        band(of: entry, nowSeconds: now.inSeconds)
+    }
+
+    private func band(of entry: QueuedRequest, nowSeconds: Double) -> Int {
+        band(priority: entry.request.priority, enqueuedAt: entry.enqueuedAtSeconds, nowSeconds: nowSeconds)
+    }
+
+    private func band(priority: Int, enqueuedAt: Double, nowSeconds: Double) -> Int {
+        guard agingSeconds > 0 else { return priority }
+        return priority - Int(max(0, nowSeconds - enqueuedAt) / agingSeconds)
+    }
+
+    private struct Meta {
+        var priority: Int
+        var enqueuedAt: Double
+        var tokens: Int
+        var live = true
     }
 
     /// Tokens that would be served before a new request of `priority` arriving now.
     public func tokensAhead(ofPriority priority: Int, now: Duration) -> Int {
-        entries.reduce(0) { $0 + (band(of: $1, now: now) <= priority ? $1.request.tokens : 0) }
+        let nowSeconds = now.inSeconds
+        var total = 0
+        for item in meta where item.live {
+            if band(priority: item.priority, enqueuedAt: item.enqueuedAt, nowSeconds: nowSeconds) <= priority {
+                total += item.tokens
+            }
+        }
+        return total
     }
 
     public mutating func append(_ entry: QueuedRequest) {
         let tenant = entry.request.tenant
-        if tenantTokens[tenant] == nil {
+        if tenantCounts[tenant] == nil {
             ring.append(tenant)
             deficits[tenant] = 0
         }
-        entries.append(entry)
+        slotByID[entry.request.id] = slots.count
+        slots.append(entry)
+        meta.append(
+            Meta(priority: entry.request.priority, enqueuedAt: entry.enqueuedAtSeconds, tokens: entry.request.tokens))
         tokens += entry.request.tokens
         tenantTokens[tenant, default: 0] += entry.request.tokens
+        tenantCounts[tenant, default: 0] += 1
     }
 
     /// Removes a waiting request (cancelled or expired).
     public mutating func remove(id: UInt64) -> QueuedRequest? {
-        guard let index = entries.firstIndex(where: { $0.request.id == id }) else { return nil }
+        guard let index = slotByID[id] else { return nil }
         return remove(at: index)
     }
 
     /// Removes and returns the request to start next, if any can run now.
     public mutating func next(now: Duration, canRun: (ScheduleRequest) -> Bool) -> QueuedRequest? {
-        guard !entries.isEmpty else { return nil }
-        let bands = entries.map { band(of: $0, now: now) }
-        for band in Set(bands).sorted() {
+        guard !isEmpty else { return nil }
+        let nowSeconds = now.inSeconds
+        // Bands in increasing order, found one at a time: the first almost always has a runnable
+        // request, so this is a pass or two rather than a sort.
+        var floor = Int.min
+        while true {
+            var lowest: Int?
+            for item in meta where item.live {
+                let entryBand = band(priority: item.priority, enqueuedAt: item.enqueuedAt, nowSeconds: nowSeconds)
+                if entryBand > floor && entryBand < (lowest ?? Int.max) { lowest = entryBand }
+            }
+            guard let current = lowest else { return nil }
+            floor = current
             // Each tenant's first request in this band that can run now (FIFO within a tenant,
             // among requests that can run: one model's full backends do not stall another's).
             var heads: [String: Int] = [:]
-            for index in entries.indices where bands[index] == band {
-                let request = entries[index].request
-                if heads[request.tenant] == nil, canRun(request) { heads[request.tenant] = index }
+            for index in meta.indices where meta[index].live && heads.count < tenantCounts.count {
+                let item = meta[index]
+                guard band(priority: item.priority, enqueuedAt: item.enqueuedAt, nowSeconds: nowSeconds) == current
+                else { continue }
+                let request = slots[index]!.request
+                guard heads[request.tenant] == nil else { continue }
+                if canRun(request) { heads[request.tenant] = index }
             }
             guard !heads.isEmpty else { continue }
             let winner = pickTenant(heads)
             return remove(at: heads[winner]!)
         }
-        return nil
     }
 
     /// Deficit round robin among the tenants in `heads` (tenant → index of its head request).
@@ -97,7 +157,7 @@ public struct FairQueue: Sendable {
     /// computes how many turns each tenant needs and jumps there, crediting every tenant the
     /// turns it would have had.
     private mutating func pickTenant(_ heads: [String: Int]) -> String {
-        func cost(_ tenant: String) -> Double { Double(entries[heads[tenant]!].request.tokens) }
+        func cost(_ tenant: String) -> Double { Double(slots[heads[tenant]!]!.request.tokens) }
         if let turn, heads[turn] != nil, deficits[turn, default: 0] >= cost(turn) {
             deficits[turn, default: 0] -= cost(turn)
             return turn
@@ -125,14 +185,20 @@ public struct FairQueue: Sendable {
     }
 
     private mutating func remove(at index: Int) -> QueuedRequest {
-        let entry = entries.remove(at: index)
+        let entry = slots[index]!
+        slots[index] = nil
+        meta[index].live = false
+        slotByID[entry.request.id] = nil
+        compactIfSparse()
         let tenant = entry.request.tenant
         tokens -= entry.request.tokens
         let left = tenantTokens[tenant, default: 0] - entry.request.tokens
-        let tenantStillWaiting = entries.contains { $0.request.tenant == tenant }
-        if tenantStillWaiting {
+        let waitingFromTenant = tenantCounts[tenant, default: 1] - 1
+        if waitingFromTenant > 0 {
             tenantTokens[tenant] = left
+            tenantCounts[tenant] = waitingFromTenant
         } else {
+            tenantCounts[tenant] = nil
             // An idle tenant leaves the ring and loses its credit (standard DRR).
             tenantTokens[tenant] = nil
             deficits[tenant] = nil
@@ -148,5 +214,19 @@ public struct FairQueue: Sendable {
             }
         }
         return entry
+    }
+
+    /// Drops the holes once they are the majority (amortised O(1) per removal).
+    private mutating func compactIfSparse() {
+        guard slots.count >= 32, slotByID.count * 2 < slots.count else {
+            if slotByID.isEmpty {
+                slots.removeAll(keepingCapacity: true)
+                meta.removeAll(keepingCapacity: true)
+            }
+            return
+        }
+        slots.removeAll { $0 == nil }
+        meta.removeAll { !$0.live }
+        for (index, entry) in slots.enumerated() { slotByID[entry!.request.id] = index }
     }
 }

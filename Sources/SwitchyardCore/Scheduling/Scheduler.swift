@@ -60,7 +60,10 @@ public struct Scheduler: Sendable {
     let queueConfig: QueueConfig
     let margin: Double
     let ring: HashRing
-    var rotation = 0
+    /// Where ties (and round-robin) start next, per model (`""` for requests without one): one
+    /// shared point would be moved by other models' requests, and a model whose backends lie
+    /// before another's would start at the same backend every time.
+    var rotation: [String: Int] = [:]
     var random: SeededRandom
     /// Scrapes older than this are ignored (three missed scrapes).
     let scrapeMaxAge: Duration
@@ -72,6 +75,9 @@ public struct Scheduler: Sendable {
         public var boundFromQueue = 0
         public var cancelledWhileQueued = 0
         public var expired = 0
+        /// Waiting requests refused because no healthy backend could serve them any more.
+        public var refusedWhileQueued = 0
+        /// Refusals of new requests, by reason.
         public var refused: [String: Int] = [:]
     }
 
@@ -136,7 +142,7 @@ public struct Scheduler: Sendable {
     /// A waiting request's deadline timer fired: the 504 to send, or nil if it is no longer
     /// waiting (bound meanwhile) or its deadline is still ahead.
     public mutating func expire(request id: UInt64, now: Duration) -> OpenAIError? {
-        guard let entry = queue.entries.first(where: { $0.request.id == id }), entry.deadline <= now else {
+        guard let entry = queue.entry(id: id), entry.deadline <= now else {
             return nil
         }
         _ = queue.remove(id: id)
@@ -158,8 +164,22 @@ public struct Scheduler: Sendable {
         return bindWaiting(now: now)
     }
 
-    public mutating func markUnreachable(backend: Int, reason: String) {
+    /// The backend leaves rotation. Waiting requests that no healthy backend can serve any more
+    /// are refused at once (503 `no_healthy_backend`) rather than left to time out.
+    public mutating func markUnreachable(backend: Int, reason: String, now: Duration) -> [(UInt64, OpenAIError)] {
         table.markUnreachable(backend: backend, reason: reason)
+        var refused: [(UInt64, OpenAIError)] = []
+        for entry in queue.entries {
+            guard
+                case .failure(let error) = table.eligible(
+                    model: entry.request.model, need: entry.request.need, margin: margin)
+            else { continue }
+            _ = queue.remove(id: entry.request.id)
+            counters.refusedWhileQueued += 1
+            refused.append((entry.request.id, error))
+        }
+        if queue.isEmpty { drain.setSaturated(false, now: now) }
+        return refused
     }
 
     public mutating func modelsDiscovered(backend: Int, _ models: [ModelCard], now: Duration) -> [Ticket] {
@@ -179,18 +199,63 @@ public struct Scheduler: Sendable {
     /// Binds waiting requests, in queue order, while any can run.
     mutating func bindWaiting(now: Duration) -> [Ticket] {
         guard !queue.isEmpty else { return [] }
+        // Saturated clusters take this exit on most events: no slot anywhere, nothing to scan.
+        guard table.backends.contains(where: { $0.healthy && $0.load.inFlight < $0.maxConcurrent }) else {
+            return []
+        }
         var bound: [Ticket] = []
         // The queue is moved out while `canRun` reads the rest of the state (no copy is made).
         var waiting = FairQueue()
         swap(&waiting, &queue)
-        while let entry = waiting.next(now: now, canRun: { !backendsWithRoom(for: $0).isEmpty }) {
+        // Models with no free slot on any backend: every request for them is skipped without
+        // looking at the backends again (the scan may pass many of them).
+        var fullModels = Set<String?>()
+        while let entry = waiting.next(
+            now: now,
+            canRun: { request in
+                guard !fullModels.contains(request.model) else { return false }
+                if !anySlot(forModel: request.model) {
+                    fullModels.insert(request.model)
+                    return false
+                }
+                return canPlace(request)
+            })
+        {
             let ticket = place(entry.request, among: backendsWithRoom(for: entry.request), now: now)
             bound.append(ticket)
             counters.boundFromQueue += 1
+            if !table.backends.contains(where: { $0.healthy && $0.load.inFlight < $0.maxConcurrent }) { break }
         }
         swap(&waiting, &queue)
         if queue.isEmpty { drain.setSaturated(false, now: now) }
         return bound
+    }
+
+    func anySlot(forModel model: String?) -> Bool {
+        table.backends.contains { backend in
+            backend.healthy && backend.load.inFlight < backend.maxConcurrent
+                && (model.map { name in backend.models.contains { $0.id == name } } ?? true)
+        }
+    }
+
+    /// Whether some backend could take `request` now: `backendsWithRoom` without building the
+    /// list, for the queue scan.
+    func canPlace(_ request: ScheduleRequest) -> Bool {
+        var anyFits = false
+        for index in table.backends.indices {
+            let backend = table.backends[index]
+            guard backend.healthy else { continue }
+            if let model = request.model, !backend.models.contains(where: { $0.id == model }) { continue }
+            if let need = request.need, let limit = table.contextLimit(of: index, model: request.model),
+                need.total > limit
+            {
+                continue
+            }
+            anyFits = true
+            if backend.hasRoom(for: request.tokens) { return true }
+        }
+        // A request that fits nowhere may still be eligible within the margin (rare): ask the table.
+        return anyFits ? false : !backendsWithRoom(for: request).isEmpty
     }
 
     func backendsWithRoom(for request: ScheduleRequest) -> [Int] {
