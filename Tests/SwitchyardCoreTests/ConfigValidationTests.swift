@@ -218,7 +218,7 @@ struct ConfigValidationTests {
               default_output_reservation: 1024
               exact_check: true
             routing:
-              policy: least-tokens
+              policy: least-ttft
               session_header: "x-session-id"
               affinity_load_factor: 1.25
               kv_aware: true

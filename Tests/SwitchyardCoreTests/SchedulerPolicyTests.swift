@@ -34,6 +34,10 @@ struct SchedulerPolicyTests {
             PolicyCase(policy: .powerOfTwo, expected: [1, 2]),
             // No session key: least-tokens.
             PolicyCase(policy: .sessionAffinity, expected: [2]),
+            // No TPOT measured: least-tokens with the request's own tokens added to each.
+            PolicyCase(policy: .leastTime, expected: [2]),
+            // No TTFT measured: least prompt waiting for its first token (b2: 200).
+            PolicyCase(policy: .leastTTFT, expected: [2]),
         ])
     func policyChoice(_ c: PolicyCase) throws {
         var h = unevenLoad(c.policy)
@@ -46,6 +50,41 @@ struct SchedulerPolicyTests {
         }
         let placed = h.dispatch()
         #expect(c.expected.contains(placed))
+    }
+
+    @Test("least-ttft: lowest (prompt waiting + this prompt) × the backend's measured TTFT per prompt token")
+    func leastTTFTUsesMeasuredPrefillSpeed() throws {
+        var h = SchedulerHarness(backends: 2, policy: .leastTTFT)
+        // b0 turned 1 000 prompt tokens into a first token in 1 s, b1 in 0.5 s.
+        let slow = h.pin(0, prompt: 1000, output: 10)
+        h.now += .seconds(1)
+        h.firstToken(slow)
+        let fast = h.pin(1, prompt: 1000, output: 10)
+        h.now += .milliseconds(500)
+        h.firstToken(fast)
+        #expect(h.load(0).ttftPerPromptToken == 0.001)
+        #expect(h.load(1).ttftPerPromptToken == 0.0005)
+        // Nothing waiting for a first token anywhere: the faster backend, whatever the size.
+        for size in [10, 1000, 6000] {
+            #expect(h.scheduler.choose(h.request(id: 900, prompt: size), among: [0, 1], now: h.now) == 1)
+        }
+        // 3 000 tokens waiting on b1: a 1 000-token prompt expects 2 s there, 1 s on b0.
+        h.pin(1, prompt: 3000, output: 10)
+        #expect(h.scheduler.choose(h.request(id: 901, prompt: 1000), among: [0, 1], now: h.now) == 0)
+        // The first byte of that prompt arrives: b1 is the better choice again.
+        h.firstToken(h.held.keys.max()!)
+        #expect(h.scheduler.choose(h.request(id: 902, prompt: 1000), among: [0, 1], now: h.now) == 1)
+    }
+
+    @Test("least-time: a big request keeps off a backend measured slower, a small one may use it")
+    func leastTimeWeighsTheRequestBySpeed() throws {
+        var h = SchedulerHarness(backends: 2, policy: .leastTime)
+        h.recordTPOT(0.1, on: 0)
+        h.recordTPOT(0.05, on: 1)
+        h.pin(1, prompt: 2000, output: 0)  // 2 000 tokens of prompt waiting on the fast backend
+        // Small: (0 + 100) × 1.33 < (2000 + 100) × 0.67. Big: (0 + 8000) × 1.33 > (2000 + 8000) × 0.67.
+        #expect(h.scheduler.choose(h.request(id: 900, prompt: 100, output: 0), among: [0, 1], now: h.now) == 0)
+        #expect(h.scheduler.choose(h.request(id: 901, prompt: 8000, output: 0), among: [0, 1], now: h.now) == 1)
     }
 
     @Test("round-robin takes turns whatever the load, skipping unhealthy backends")

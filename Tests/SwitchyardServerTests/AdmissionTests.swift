@@ -31,7 +31,9 @@ import Testing
     }
 
     @Test func longRequestsGoOnlyToTheLongContextReplica() async throws {
-        try await Self.mixedPool { proxy in
+        // least-requests spreads sequential requests; the default (least-ttft) would send every
+        // short one to whichever replica answers first fastest.
+        try await Self.mixedPool(configure: { $0.routing.policy = .leastRequests }) { proxy in
             for _ in 0..<4 {
                 let response = try await proxy.post("/v1/chat/completions", Self.chat(maxTokens: 4000))
                 #expect(response.status == 200)

@@ -10,13 +10,20 @@ public enum RoutingPolicy: String, Sendable, Equatable, CaseIterable {
     /// Power of two choices: two random backends, the one with less outstanding work scaled by
     /// its measured time per output token wins.
     case powerOfTwo = "p2c"
+    /// The `p2c` score over every candidate: (outstanding tokens + this request's) × the
+    /// backend's TPOT relative to the mean. Big requests keep off slow or congested backends.
+    case leastTime = "least-time"
+    /// Lowest expected time to first token: (prompt tokens not yet prefilled + this request's)
+    /// × the backend's measured seconds of TTFT per prompt token (an EWMA over its requests,
+    /// preprocessing, queueing and prefill included).
+    case leastTTFT = "least-ttft"
     /// Consistent hashing with bounded loads on the session key.
     case sessionAffinity = "session-affinity"
 }
 
 /// `routing:` — which policy decides, and the signals it may use.
 public struct RoutingConfig: Sendable, Equatable {
-    public var policy: RoutingPolicy = .leastTokens
+    public var policy: RoutingPolicy = .leastTTFT
     /// Per-model overrides of `policy`, by model name.
     public var modelPolicies: [String: RoutingPolicy] = [:]
     /// Header carrying a client's session key; without it the key is a hash of the system prompt

@@ -61,6 +61,9 @@ public struct BackendLoad: Sendable, Equatable {
     public var decodingOutput = 0
     /// Exponentially weighted mean time per output token, in seconds (nil until measured).
     public var tpot: Double?
+    /// Exponentially weighted mean of time to first byte ÷ prompt tokens, in seconds per token
+    /// (nil until measured): how fast this backend turns a prompt into a first token.
+    public var ttftPerPromptToken: Double?
     public var scrape: Scrape?
 
     public init() {}
@@ -73,6 +76,12 @@ public struct BackendLoad: Sendable, Equatable {
     }
 
     mutating func started(_ ticket: Ticket, at time: Duration) {
+        if ticket.prompt > 0 {
+            let sample = (time - ticket.dispatchedAt).inSeconds / Double(ticket.prompt)
+            if sample.isFinite, sample >= 0 {
+                ttftPerPromptToken = ttftPerPromptToken.map { $0 + 0.2 * (sample - $0) } ?? sample
+            }
+        }
         pendingPrompt -= ticket.prompt
         decoding += 1
         decodingStartSum += time.inSeconds

@@ -43,6 +43,16 @@ extension Scheduler {
                 (outstanding(of: backend, now: now) + Double(request.tokens)) * relativeTPOT(of: backend, signals)
             }
             return score(pool[second]) < score(pool[first]) ? pool[second] : pool[first]
+        case .leastTTFT:
+            return lowest(pool) {
+                let load = table.backends[$0].load
+                return Double(load.pendingPrompt + request.prompt)
+                    * (load.ttftPerPromptToken ?? signals.meanTTFTPerToken)
+            }
+        case .leastTime:
+            return lowest(pool) {
+                (outstanding(of: $0, now: now) + Double(request.tokens)) * relativeTPOT(of: $0, signals)
+            }
         case .sessionAffinity:
             guard let key = request.sessionKey else { return lowest(pool) { outstanding(of: $0, now: now) } }
             // Bounded loads: a backend takes the key while its load is at most the factor times
@@ -82,13 +92,21 @@ extension Scheduler {
         var meanTPOT: Double
         /// Mean tokens of Switchyard's requests in flight (1 024 when there are none).
         var meanRequestTokens: Double
+        /// Mean TTFT per prompt token over backends that have measured it (0.5 ms before any has).
+        var meanTTFTPerToken: Double
 
         init(_ scheduler: Scheduler) {
             var tpotSum = 0.0
             var tpotCount = 0
             var requests = 0
             var tokens = 0
+            var perTokenSum = 0.0
+            var perTokenCount = 0
             for backend in scheduler.table.backends {
+                if let perToken = backend.load.ttftPerPromptToken {
+                    perTokenSum += perToken
+                    perTokenCount += 1
+                }
                 if let tpot = backend.load.tpot {
                     tpotSum += tpot
                     tpotCount += 1
@@ -98,6 +116,7 @@ extension Scheduler {
             }
             meanTPOT = tpotCount > 0 ? tpotSum / Double(tpotCount) : 0.05
             meanRequestTokens = requests > 0 ? Double(tokens) / Double(requests) : 1024
+            meanTTFTPerToken = perTokenCount > 0 ? perTokenSum / Double(perTokenCount) : 0.0005
         }
     }
 
