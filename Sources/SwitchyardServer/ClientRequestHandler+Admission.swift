@@ -14,6 +14,7 @@ extension ClientRequestHandler {
         let verdict = proxy.withTable { ContextAdmission.evaluate(need, model: model, table: $0, config: admission) }
         switch verdict {
         case .refuse(let error):
+            proxy.recordAdmissionRefusal(error)
             respond(error, to: request, context: context)
         case .admit(let need, let clampedFrom):
             proceed(request, profile: profile, need: need, clampedFrom: clampedFrom, context: context)
@@ -60,7 +61,9 @@ extension ClientRequestHandler {
                     }
                 }
                 switch verdict {
-                case .refuse(let error): handler.respond(error, to: request, context: loopContext.value)
+                case .refuse(let error):
+                    proxy.recordAdmissionRefusal(error)
+                    handler.respond(error, to: request, context: loopContext.value)
                 case .admit(let need, let clampedFrom):
                     handler.proceed(
                         request, profile: profile, need: need, clampedFrom: clampedFrom, context: loopContext.value)

@@ -148,7 +148,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         case (.GET, "/v1/models"):
             answerModels(request, context: context)
         case (.GET, "/switchyard/status"):
-            let json = StatusPage.json(proxy.snapshot, exactChecks: proxy.exactChecks)
+            let json = StatusPage.json(
+                proxy.snapshot, exactChecks: proxy.exactChecks, admissionRefusals: proxy.admissionRefusals)
             writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             // One pass: validity, model, output budget, text size, and each image's token cost

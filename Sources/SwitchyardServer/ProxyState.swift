@@ -19,6 +19,8 @@ final class ProxyState: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var nextRequestID: UInt64 = 1
         var exactChecks = ExactChecks()
+        /// Refusals made by admission before the scheduler saw the request, by reason.
+        var admissionRefusals: [String: Int] = [:]
     }
 
     /// Borderline requests counted with a backend's `/tokenize`.
@@ -67,6 +69,12 @@ final class ProxyState: Sendable {
     var snapshot: Scheduler { shared.withLockedValue { $0.scheduler } }
 
     var exactChecks: ExactChecks { shared.withLockedValue { $0.exactChecks } }
+
+    var admissionRefusals: [String: Int] { shared.withLockedValue { $0.admissionRefusals } }
+
+    func recordAdmissionRefusal(_ error: OpenAIError) {
+        shared.withLockedValue { $0.admissionRefusals[error.reason, default: 0] += 1 }
+    }
 
     func recordExactCheck(succeeded: Bool) {
         shared.withLockedValue {

@@ -3,7 +3,9 @@ import SwitchyardCore
 /// `GET /switchyard/status`: the scheduler's state as JSON, for operators and tests (the
 /// Prometheus view is `/metrics`).
 enum StatusPage {
-    static func json(_ scheduler: Scheduler, exactChecks: ProxyState.ExactChecks) -> String {
+    static func json(
+        _ scheduler: Scheduler, exactChecks: ProxyState.ExactChecks, admissionRefusals: [String: Int]
+    ) -> String {
         let backends = scheduler.table.backends.map { backend in
             let load = backend.load
             var fields = [
@@ -20,7 +22,7 @@ enum StatusPage {
             return "{" + fields.joined(separator: ",") + "}"
         }
         let counters = scheduler.counters
-        let refused = counters.refused.sorted { $0.key < $1.key }
+        let refused = counters.refused.merging(admissionRefusals, uniquingKeysWith: +).sorted { $0.key < $1.key }
             .map { "\(JSONString.quoted($0.key)):\($0.value)" }.joined(separator: ",")
         let drain = scheduler.drain.tokensPerSecond.map { "\($0)" } ?? "null"
         return "{\"backends\":[\(backends.joined(separator: ","))],"

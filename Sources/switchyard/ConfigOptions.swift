@@ -28,7 +28,9 @@ struct ConfigOptions: ParsableArguments {
 
     @Option(
         name: .customLong("routing-policy"),
-        help: "Routing policy: round-robin, least-requests, least-tokens, p2c, session-affinity.")
+        help:
+            "Routing policy: least-ttft (default), least-time, least-tokens, least-requests, p2c, round-robin, session-affinity."
+    )
     var routingPolicy: String?
 
     @Option(
