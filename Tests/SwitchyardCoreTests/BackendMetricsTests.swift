@@ -141,6 +141,8 @@ struct SSEEventCounterTests {
             ("data: a\n", 0),  // not ended yet
             ("data: a\n\n", 1), ("data: a\r\n\r\n", 1), ("data: a\n\n\n\n\n", 1), ("\n\n\n", 0), ("", 0),
             ("data: a\ndata: b\n\ndata: c\n\n", 2), ("data: a\n\r\n", 1),
+            // Comment-only blocks are keep-alives, not events; a comment beside data is.
+            (": ping\n\n", 0), (": ping\ndata: a\n\n", 1), ("event: x\n\n", 0),
         ])
     func cases(text: String, events: Int) {
         #expect(count([Array(text.utf8)[...]]) == events)

@@ -1,9 +1,11 @@
-/// Counts server-sent events in a byte stream as it passes: an event ends at a blank line
-/// (`\n\n`, with or without `\r`). Buffers may split anywhere, so the state carries over.
+/// Counts server-sent events in a byte stream as it passes: an event is a block of lines with
+/// at least one `data:` line, ended by a blank line (`\n\n`, with or without `\r`). Comment-only
+/// blocks (`: keep-alive`) are not events. Buffers may split anywhere, so the state carries over.
 public struct SSEEventCounter: Sendable, Equatable {
     public private(set) var events = 0
     private var lineIsEmpty = true
-    private var sawContent = false
+    /// The block so far has a line starting with `d` (`data:`; no other SSE field starts so).
+    private var blockHasData = false
 
     public init() {}
 
@@ -12,15 +14,15 @@ public struct SSEEventCounter: Sendable, Equatable {
             switch byte {
             case 0x0A:
                 if lineIsEmpty {
-                    if sawContent { events += 1 }
-                    sawContent = false
+                    if blockHasData { events += 1 }
+                    blockHasData = false
                 }
                 lineIsEmpty = true
             case 0x0D:
                 continue
             default:
+                if lineIsEmpty && byte == UInt8(ascii: "d") { blockHasData = true }
                 lineIsEmpty = false
-                sawContent = true
             }
         }
     }
