@@ -100,6 +100,20 @@ body_long_ok='{"model":"tiny-llama","messages":[{"role":"user","content":"hi"}],
 status=$(curl -sS -o "$OUT/borderline.json" -w '%{http_code}' "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_long_ok")
 echo "near the limit through Switchyard: HTTP $status $(head -c 200 "$OUT/borderline.json")"
 check "a request that fits is forwarded, not refused by the estimate" test "$status" = 200
+# That request was borderline (within 5 % of 2 048): Switchyard asked a replica's /tokenize with
+# the chat body as sent (generation fields included), and real vLLM must have answered.
+sy_status=$(curl -sS "http://127.0.0.1:$P/switchyard/status")
+echo "switchyard status counters: $("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['counters'])" "$sy_status")"
+check "borderline request counted exactly by real vLLM's /tokenize" \
+  "$PY" -c "import json,sys; c=json.loads(sys.argv[1])['counters']; assert c['exact_checks']>=1 and c['exact_check_failures']==0, c" "$sy_status"
+# The contract says vLLM without --scheduling-policy priority answers 400 to a non-zero
+# priority (vLLM 0.32 was measured to accept and ignore it); Switchyard removes the field for
+# such backends either way (it honours priority in its own queue).
+body_priority='{"model":"tiny-llama","messages":[{"role":"user","content":"hi"}],"max_tokens":4,"priority":3}'
+direct_status=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$A/v1/chat/completions" -H 'content-type: application/json' -d "$body_priority")
+status=$(curl -sS -o "$OUT/priority.json" -w '%{http_code}' "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_priority")
+echo "priority 3: direct HTTP $direct_status, through Switchyard HTTP $status"
+check "priority without priority scheduling: removed, and the request runs" test "$status" = 200
 
 tok=$(curl -sS "http://127.0.0.1:$P/tokenize" -H 'content-type: application/json' -d '{"model":"tiny-llama","prompt":"hello world"}')
 echo "tokenize through Switchyard: $tok"

@@ -31,7 +31,7 @@ public struct BackendConfig: Sendable, Equatable {
     /// request larger than this still runs when the backend is otherwise idle.
     public var maxInFlightTokens: Int?
     /// The backend runs vLLM with `--scheduling-policy priority`: a request's `priority` is
-    /// forwarded. Otherwise it is removed (vLLM answers 400 to a non-zero priority).
+    /// forwarded. Otherwise it is removed (vLLM releases that enforce it answer 400 to it).
     public var priorityScheduling = false
 
     public init(name: String, url: BackendURL, maxConcurrent: Int = 256, maxInFlightTokens: Int? = nil) {
