@@ -283,9 +283,10 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard let context, case .forwarding(var exchange) = state else { return }
-        if firstByteAt == nil {
-            // Prefill is done: the scheduler stops counting this prompt as work ahead.
+        guard let context, case .forwarding = state else { return }
+        if firstByteAt == nil, case .forwarding(var exchange) = state {
+            // Prefill is done: the scheduler stops counting this prompt as work ahead. (Only
+            // the first part touches the exchange; later parts do not copy it.)
             firstByteAt = .now
             proxy.firstToken(&exchange.ticket)
             state = .forwarding(exchange)

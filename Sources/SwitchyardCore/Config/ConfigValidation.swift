@@ -109,12 +109,7 @@ extension SwitchyardConfig {
             "routing:",
             "  policy: \(routing.policy.rawValue)",
         ]
-        if !routing.modelPolicies.isEmpty {
-            lines.append("  models:")
-            for (model, policy) in routing.modelPolicies.sorted(by: { $0.key < $1.key }) {
-                lines.append("    \(YAMLString.quoted(model)): \(policy.rawValue)")
-            }
-        }
+        lines += Self.nestedMapping("models", routing.modelPolicies.mapValues(\.rawValue))
         lines += [
             "  session_header: \(YAMLString.quoted(routing.sessionHeader))",
             "  affinity_load_factor: \(routing.affinityLoadFactor)",
@@ -130,17 +125,19 @@ extension SwitchyardConfig {
             "  aging_interval: \(ConfigUnits.format(queue.agingInterval))",
         ]
         if let header = queue.tenantHeader { lines.append("  tenant_header: \(YAMLString.quoted(header))") }
-        if !queue.tenantWeights.isEmpty {
-            lines.append("  tenant_weights:")
-            for (tenant, weight) in queue.tenantWeights.sorted(by: { $0.key < $1.key }) {
-                lines.append("    \(YAMLString.quoted(tenant)): \(weight)")
-            }
-        }
+        lines += Self.nestedMapping("tenant_weights", queue.tenantWeights.mapValues { "\($0)" })
         lines += [
             "  quantum: \(queue.quantum)",
             "log_level: \(logLevel.rawValue)",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A second-level mapping in key order (nothing when empty, so defaults stay implicit).
+    private static func nestedMapping(_ name: String, _ entries: [String: String]) -> [String] {
+        guard !entries.isEmpty else { return [] }
+        return ["  \(name):"]
+            + entries.sorted { $0.key < $1.key }.map { "    \(YAMLString.quoted($0.key)): \($0.value)" }
     }
 }
 

@@ -38,6 +38,14 @@ public struct BackendTable: Sendable {
         /// Requests dispatched and not yet finished (last response byte or client disconnect).
         public var inFlight: Int { load.inFlight }
 
+        /// Healthy and serving `model` (any model when it is nil).
+        public func canServe(_ model: String?) -> Bool {
+            healthy && (model.map { name in models.contains { $0.id == name } } ?? true)
+        }
+
+        /// Healthy with a request slot free (token limits aside).
+        var hasFreeSlot: Bool { healthy && load.inFlight < maxConcurrent }
+
         /// A free slot for a request of `tokens`: under `max_concurrent`, and under
         /// `max_inflight_tokens` unless the backend is idle (a request larger than the token
         /// limit still runs alone).
@@ -68,9 +76,7 @@ public struct BackendTable: Sendable {
     /// limit: the estimate is approximate, so borderline requests are left to an exact count);
     /// beyond that it is refused with vLLM's context-length 400.
     public func eligible(model: String?, need: ContextNeed?, margin: Double) -> Result<[Int], OpenAIError> {
-        let serving = backends.indices.filter { i in
-            backends[i].healthy && (model.map { name in backends[i].models.contains { $0.id == name } } ?? true)
-        }
+        let serving = serving(model)
         guard !serving.isEmpty else { return .failure(refusal(for: model)) }
         guard let need else { return .success(serving) }
         let fitting = serving.filter { contextLimit(of: $0, model: model).map { need.total <= $0 } ?? true }
@@ -80,6 +86,11 @@ public struct BackendTable: Sendable {
         }
         if !borderline.isEmpty { return .success(borderline) }
         return .failure(Self.contextLengthExceeded(need, limit: largestContext(among: serving, model: model)))
+    }
+
+    /// Healthy backends that serve `model` (any healthy backend when it is nil).
+    public func serving(_ model: String?) -> [Int] {
+        backends.indices.filter { backends[$0].canServe(model) }
     }
 
     /// The largest `max_model_len` for `model` among `indices` (0 when none is known).

@@ -13,11 +13,9 @@ public enum ContextAdmission {
     public static func evaluate(
         _ need: ContextNeed, model: String?, table: BackendTable, config: AdmissionConfig
     ) -> Verdict {
-        let serving = table.backends.indices.filter { i in
-            table.backends[i].healthy
-                && (model.map { name in table.backends[i].models.contains { $0.id == name } } ?? true)
+        let limits = table.serving(model).compactMap { index in
+            table.contextLimit(of: index, model: model).map { (index, $0) }
         }
-        let limits = serving.compactMap { index in table.contextLimit(of: index, model: model).map { (index, $0) } }
         // Nothing known to check against: the scheduler refuses or vLLM counts.
         guard let (largest, limit) = limits.max(by: { $0.1 < $1.1 }) else { return .admit(need, clampedFrom: nil) }
         let total = Double(need.total)

@@ -2,33 +2,19 @@
 /// to the first point at or after its hash. Built from names, not indices or health, so a key
 /// keeps its backend across restarts and while other backends come and go.
 public struct HashRing: Sendable {
-    private var points: [(hash: UInt64, backend: Int)] = []
-    /// Each backend's points, sorted: finding a backend's first point after a key is a binary search.
+    /// Each backend's points, sorted: a backend's first point after a key is a binary search.
     private var pointsByBackend: [[UInt64]] = []
 
     public init(names: [String], replicas: Int = 64) {
-        for (backend, name) in names.enumerated() {
-            let own = (0..<replicas).map { FNV1a64.hash("\(name)#\($0)") }.sorted()
-            pointsByBackend.append(own)
-            points += own.map { ($0, backend) }
-        }
-        points.sort { $0.hash < $1.hash }
+        pointsByBackend = names.map { name in (0..<replicas).map { FNV1a64.hash("\(name)#\($0)") }.sorted() }
     }
 
     /// Among `candidates` that `accept` takes, the first one clockwise from `key`: the same
     /// answer as walking the ring, in O(candidates × log replicas) however few are accepted.
     public func nearest(to key: UInt64, among candidates: [Int], where accept: (Int) -> Bool) -> Int? {
         var best: (distance: UInt64, backend: Int)?
-        for backend in candidates where backend < pointsByBackend.count && !pointsByBackend[backend].isEmpty {
-            let own = pointsByBackend[backend]
-            var low = 0
-            var high = own.count
-            while low < high {
-                let mid = (low + high) / 2
-                if own[mid] < key { low = mid + 1 } else { high = mid }
-            }
-            // Wrapping subtraction gives the clockwise distance, past the top of the ring too.
-            let distance = (low < own.count ? own[low] : own[0]) &- key
+        for backend in candidates {
+            guard let distance = distance(from: key, to: backend) else { continue }
             if best.map({ distance < $0.distance || (distance == $0.distance && backend < $0.backend) }) ?? true,
                 accept(backend)
             {
@@ -40,29 +26,22 @@ public struct HashRing: Sendable {
 
     /// Backends in the order a key visits them: its owner first, then clockwise, each once.
     public func walk(from key: UInt64) -> [Int] {
-        var order: [Int] = []
-        _ = first(from: key) { backend in
-            if !order.contains(backend) { order.append(backend) }
-            return false
-        }
-        return order
+        pointsByBackend.indices.compactMap { backend in distance(from: key, to: backend).map { ($0, backend) } }
+            .sorted { $0 < $1 }.map(\.1)
     }
 
-    /// The first backend clockwise from `key` that `accept` takes (it may see a backend more
-    /// than once); nil when it takes none.
-    public func first(from key: UInt64, where accept: (Int) -> Bool) -> Int? {
-        guard !points.isEmpty else { return nil }
+    /// Clockwise distance from `key` to the backend's first point at or after it (nil: no points).
+    private func distance(from key: UInt64, to backend: Int) -> UInt64? {
+        guard backend < pointsByBackend.count, let first = pointsByBackend[backend].first else { return nil }
+        let own = pointsByBackend[backend]
         var low = 0
-        var high = points.count
+        var high = own.count
         while low < high {
             let mid = (low + high) / 2
-            if points[mid].hash < key { low = mid + 1 } else { high = mid }
+            if own[mid] < key { low = mid + 1 } else { high = mid }
         }
-        for step in 0..<points.count {
-            let backend = points[(low + step) % points.count].backend
-            if accept(backend) { return backend }
-        }
-        return nil
+        // Wrapping subtraction gives the clockwise distance, past the top of the ring too.
+        return (low < own.count ? own[low] : first) &- key
     }
 }
 

@@ -200,9 +200,7 @@ public struct Scheduler: Sendable {
     mutating func bindWaiting(now: Duration) -> [Ticket] {
         guard !queue.isEmpty else { return [] }
         // Saturated clusters take this exit on most events: no slot anywhere, nothing to scan.
-        guard table.backends.contains(where: { $0.healthy && $0.load.inFlight < $0.maxConcurrent }) else {
-            return []
-        }
+        guard table.backends.contains(where: \.hasFreeSlot) else { return [] }
         var bound: [Ticket] = []
         // The queue is moved out while `canRun` reads the rest of the state (no copy is made).
         var waiting = FairQueue()
@@ -224,7 +222,7 @@ public struct Scheduler: Sendable {
             let ticket = place(entry.request, among: backendsWithRoom(for: entry.request), now: now)
             bound.append(ticket)
             counters.boundFromQueue += 1
-            if !table.backends.contains(where: { $0.healthy && $0.load.inFlight < $0.maxConcurrent }) { break }
+            if !table.backends.contains(where: \.hasFreeSlot) { break }
         }
         swap(&waiting, &queue)
         if queue.isEmpty { drain.setSaturated(false, now: now) }
@@ -232,10 +230,7 @@ public struct Scheduler: Sendable {
     }
 
     func anySlot(forModel model: String?) -> Bool {
-        table.backends.contains { backend in
-            backend.healthy && backend.load.inFlight < backend.maxConcurrent
-                && (model.map { name in backend.models.contains { $0.id == name } } ?? true)
-        }
+        table.backends.contains { $0.hasFreeSlot && $0.canServe(model) }
     }
 
     /// Whether some backend could take `request` now: `backendsWithRoom` without building the
@@ -244,8 +239,7 @@ public struct Scheduler: Sendable {
         var anyFits = false
         for index in table.backends.indices {
             let backend = table.backends[index]
-            guard backend.healthy else { continue }
-            if let model = request.model, !backend.models.contains(where: { $0.id == model }) { continue }
+            guard backend.canServe(request.model) else { continue }
             if let need = request.need, let limit = table.contextLimit(of: index, model: request.model),
                 need.total > limit
             {
