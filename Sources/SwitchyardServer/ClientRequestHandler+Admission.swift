@@ -79,6 +79,9 @@ extension ClientRequestHandler {
         context: ChannelHandlerContext
     ) {
         var admitted = AdmittedRequest(incoming: request, hasPriority: profile.priority != nil)
+        let telemetry = proxy.telemetry.config
+        admitted.injectsUsage =
+            telemetry.enabled && telemetry.usageRewrite && profile.summary.stream && profile.summary.includeUsage == nil
         if let clampedFrom, let granted = need.outputBudget { admitted.clamp = (clampedFrom, granted) }
         schedule(admitted, model: profile.summary.model, profile: profile, need: need, context: context)
     }
@@ -111,6 +114,7 @@ extension ClientRequestHandler {
                     id: id, model: model, need: need, prompt: need?.prompt ?? 0, output: output,
                     priority: profile?.priority ?? 0, tenant: tenant, sessionKey: sessionKey, timeout: timeout)
             }, waiter: waiter)
+        if case .refuse = admission {} else { measureAdmitted(queued: admission.isQueued) }
         switch admission {
         case .refuse(let error):
             respond(error, to: request, context: context)
@@ -153,5 +157,12 @@ extension ClientRequestHandler {
         guard let authorization = headers.first(name: "authorization") else { return "" }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : authorization
+    }
+}
+
+extension Admission {
+    var isQueued: Bool {
+        if case .queued = self { return true }
+        return false
     }
 }

@@ -27,6 +27,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         var hasPriority = false
         /// `clamp` admission lowered the output budget: (the client's budget, the one granted).
         var clamp: (requested: Int, granted: Int)?
+        /// A stream without `stream_options`: usage is asked for, and its event stripped.
+        var injectsUsage = false
     }
 
     struct Exchange {
@@ -38,6 +40,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         var clamp: (requested: Int, granted: Int)?
         var connection: UpstreamConnection?
         var responseStarted = false
+        var injectsUsage = false
     }
 
     struct Waiting {
@@ -65,10 +68,21 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     var context: ChannelHandlerContext?
     var exchangeSerial = 0
     private var generator = SystemRandomNumberGenerator()
-    /// Streaming measurement of the current exchange (kept out of `state` so relaying a part
-    /// does not copy the exchange): SSE events relayed and when the first body byte arrived.
-    private var events = SSEEventCounter()
-    private var countsEvents = false
+    // Measurement of the current request and exchange, kept out of `state` so relaying a part
+    // does not copy the exchange.
+    var measurement: RequestMeasurement?
+    /// Inter-token gaps of the current request (storage reused across requests).
+    var gaps: [Double] = []
+    var observer = SSEObserver()
+    var bodyWatcher = JSONMemberWatcher()
+    /// The response is an SSE stream.
+    var relaysEventStream = false
+    /// The usage event is removed from what the client receives (see `relayStrippingUsage`).
+    private var stripsUsage = false
+    /// An incomplete event held back while stripping usage.
+    var heldBack: ByteBuffer?
+    /// Body parts relayed and when the first arrived (the scheduler's TPOT with telemetry off).
+    private var partsRelayed = 0
     private var firstByteAt: ContinuousClock.Instant?
 
     init(proxy: ProxyState, timeouts: ClientTimeoutHandler) {
@@ -93,6 +107,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         guard case .idle = state else { return }  // the pipeline handler serialises requests
         timeouts.headReceived()
         let requestID = head.headers.first(name: "x-request-id") ?? ProxyHeaders.makeRequestID(using: &generator)
+        beginMeasurement(head, requestID: requestID)
         let maxBody = proxy.config.limits.maxBodyBytes
         let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         if let declaredLength, declaredLength > maxBody {
@@ -115,6 +130,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             refuseBeforeBody(Self.bodyTooLarge(maxBody), requestID: request.requestID, context: context)
             return
         }
+        measurement?.bytesIn += part.readableBytes
         state = .closed  // drop the reference while appending, so the buffer is not copied on write
         if request.body.readableBytes == 0 && request.body.capacity == 0 {
             request.body = part
@@ -128,6 +144,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     private func receiveEnd(context: ChannelHandlerContext) {
         guard case .receiving(let request) = state else { return }
         timeouts.requestReceived()
+        measurement?.timeline.bodyComplete = proxy.seconds
         dispatch(request, context: context)
     }
 
@@ -151,6 +168,13 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             let json = StatusPage.json(
                 proxy.snapshot, exactChecks: proxy.exactChecks, admissionRefusals: proxy.admissionRefusals)
             writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
+        case (.GET, proxy.telemetry.config.metricsPath[...]):
+            let exposition = proxy.telemetry.exposition(proxy.snapshot, now: proxy.now)
+            writeLocal(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                buffer: context.channel.allocator.buffer(bytes: exposition), request: request, context: context)
+        case (.GET, proxy.telemetry.config.statsPath[...]):
+            answerStats(request, context: context)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             // One pass: validity, model, output budget, text size, and each image's token cost
             // from its header (base64 decoded only that far).
@@ -158,8 +182,12 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 RequestProfiler.profile($0, costs: proxy.profileCosts)
             }
             switch profiled {
-            case .failure(let error): respond(error, to: request, context: context)
-            case .success(let profile): admit(request, profile: profile, context: context)
+            case .failure(let error):
+                measureInference(model: nil, profile: nil)
+                respond(error, to: request, context: context)
+            case .success(let profile):
+                measureInference(model: profile.summary.model, profile: profile)
+                admit(request, profile: profile, context: context)
             }
         default:
             let model = request.body.withUnsafeReadableBytes { RequestInspector.model(in: $0) }
@@ -178,10 +206,15 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         state = .forwarding(
             Exchange(
                 serial: serial, ticket: ticket, requestID: request.requestID, keepAlive: request.keepAlive,
-                responseVersion: request.head.version, clamp: admitted.clamp))
-        events = SSEEventCounter()
-        countsEvents = false
+                responseVersion: request.head.version, clamp: admitted.clamp, injectsUsage: admitted.injectsUsage))
+        observer = SSEObserver()
+        bodyWatcher = JSONMemberWatcher()
+        relaysEventStream = false
+        stripsUsage = false
+        heldBack = nil
+        partsRelayed = 0
         firstByteAt = nil
+        measureDispatch(backend: backendConfig.name)
         let body = Self.upstreamBody(admitted, priorityForwarded: backendConfig.priorityScheduling, context: context)
         let upstreamHead = makeUpstreamHead(
             request, bodyLength: body.readableBytes, url: backendConfig.url, context: context)
@@ -194,6 +227,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             switch result {
             case .failure(let error):
                 self.proxy.markUnreachable(backend: backend, reason: "\(error)")
+                self.proxy.telemetry.upstreamError(backend: backendConfig.name, kind: "connect")
                 self.proxy.logger.warning(
                     "backend unreachable", metadata: ["backend": "\(backendConfig.name)", "error": "\(error)"])
                 self.endExchange(exchange, connectionReusable: false)
@@ -220,7 +254,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     /// The body as the backend gets it: byte for byte, unless `priority` must go (the backend
-    /// does not run priority scheduling) or `clamp` lowered the output budget.
+    /// does not run priority scheduling), `clamp` lowered the output budget, or usage is asked
+    /// for on the client's behalf.
     private static func upstreamBody(
         _ admitted: AdmittedRequest, priorityForwarded: Bool, context: ChannelHandlerContext
     ) -> ByteBuffer {
@@ -229,9 +264,11 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         if let clamp = admitted.clamp {
             setting = ["max_tokens": clamp.granted, "max_completion_tokens": clamp.granted]
         }
-        guard !removing.isEmpty || !setting.isEmpty else { return admitted.incoming.body }
+        let appending: [(name: String, rawJSON: String)] =
+            admitted.injectsUsage ? [("stream_options", #"{"include_usage":true}"#)] : []
+        guard !removing.isEmpty || !setting.isEmpty || !appending.isEmpty else { return admitted.incoming.body }
         let bytes = admitted.incoming.body.withUnsafeReadableBytes {
-            BodyRewrite.rewrite($0, removing: removing, settingIntegers: setting)
+            BodyRewrite.rewrite($0, removing: removing, settingIntegers: setting, appending: appending)
         }
         return context.channel.allocator.buffer(bytes: bytes)
     }
@@ -277,7 +314,14 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 name: "x-switchyard-clamped", value: "max_tokens=\(clamp.granted); requested=\(clamp.requested)")
         }
         if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
-        countsEvents = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        relaysEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        stripsUsage = exchange.injectsUsage && relaysEventStream && measurement != nil
+        measurement?.status = Int(head.status.code)
+        measurement?.timeline.upstreamHead = proxy.seconds
+        if head.status.code >= 500 {
+            proxy.telemetry.upstreamError(
+                backend: proxy.config.backends[exchange.ticket.backend].name, kind: "http_5xx")
+        }
         let relayed = HTTPResponseHead(version: exchange.responseVersion, status: head.status, headers: headers)
         context.writeAndFlush(Self.wrapOutboundOut(.head(relayed)), promise: nil)
     }
@@ -291,13 +335,22 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             proxy.firstToken(&exchange.ticket)
             state = .forwarding(exchange)
         }
-        if countsEvents { buffer.withUnsafeReadableBytes { events.consume($0) } }
-        // One flush per part as it arrives: SSE events are never held back or coalesced.
-        context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        partsRelayed += 1
+        if stripsUsage {
+            relayStrippingUsage(buffer, context: context)
+            return
+        }
+        observe(buffer)
+        writeRelayed(buffer, context: context)
     }
 
     func upstreamResponseEnd() {
         guard let context, case .forwarding(let exchange) = state else { return }
+        if let held = heldBack {
+            // The stream ended inside an event: it goes to the client as it came.
+            heldBack = nil
+            writeRelayed(held, context: context)
+        }
         endExchange(exchange, connectionReusable: true)
         writeEnd(keepAlive: exchange.keepAlive, context: context)
     }
@@ -306,9 +359,12 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         guard let context, case .forwarding(let exchange) = state else { return }
         let name = proxy.config.backends[exchange.ticket.backend].name
         endExchange(exchange, connectionReusable: false)
+        proxy.telemetry.upstreamError(backend: name, kind: "reset")
         if exchange.responseStarted {
             // Bytes already went to the client: closing is the only honest signal left.
             proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
+            measurement?.reason = "backend_failed"
+            finishMeasurement(completed: false)
             state = .closed
             context.close(promise: nil)
         } else {
@@ -332,11 +388,20 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
     }
 
-    /// Time per output token of a streamed response: from the first event to the last, over the
-    /// events between (the last is `[DONE]`). Nil for short or non-streamed responses.
+    /// Time per output token of a streamed response, for the scheduler: from the first content
+    /// event to the last over the tokens between (with telemetry off, over the parts relayed, the
+    /// last being `[DONE]`). Nil for short or non-streamed responses.
     private func measuredTPOT() -> Double? {
-        guard countsEvents, events.events >= 4, let firstByteAt else { return nil }
-        return (ContinuousClock.now - firstByteAt).inSeconds / Double(events.events - 2)
+        guard relaysEventStream else { return nil }
+        if let timeline = measurement?.timeline {
+            let tokens = timeline.completionTokens ?? timeline.contentEvents
+            guard timeline.contentEvents >= 3, tokens >= 3, let first = timeline.firstContent,
+                let last = timeline.lastContent
+            else { return nil }
+            return (last - first) / Double(tokens - 1)
+        }
+        guard partsRelayed >= 4, let firstByteAt else { return nil }
+        return (ContinuousClock.now - firstByteAt).inSeconds / Double(partsRelayed - 2)
     }
 
     // MARK: - Client connection events
@@ -370,6 +435,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        finishMeasurement(completed: false, clientDisconnected: true)
         switch state {
         case .forwarding(let exchange):
             // Closing the upstream connection is how vLLM learns to abort and free the KV cache.
@@ -382,6 +448,16 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
         state = .closed
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let timedOut = event as? ClientTimeoutHandler.TimedOut {
+            measurement?.status = timedOut.error.status
+            measurement?.reason = timedOut.error.reason
+            proxy.telemetry.rejected(reason: timedOut.error.reason)
+            finishMeasurement(completed: true)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -415,16 +491,26 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     private func respond(_ error: OpenAIError, requestID: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        measurement?.reason = error.reason
+        proxy.telemetry.rejected(reason: error.reason)
         let body = context.channel.allocator.buffer(string: error.jsonBody)
         let head = LocalResponse.errorHead(
             error, bodyLength: body.readableBytes, requestID: requestID, keepAlive: keepAlive)
         write(head: head, body: body, keepAlive: keepAlive, context: context)
     }
 
-    private func writeLocal(
+    func writeLocal(
         status: Int, contentType: String?, body: String?, request: IncomingRequest, context: ChannelHandlerContext
     ) {
-        let buffer = body.map { context.channel.allocator.buffer(string: $0) }
+        writeLocal(
+            status: status, contentType: contentType, buffer: body.map { context.channel.allocator.buffer(string: $0) },
+            request: request, context: context)
+    }
+
+    func writeLocal(
+        status: Int, contentType: String?, buffer: ByteBuffer?, request: IncomingRequest,
+        context: ChannelHandlerContext
+    ) {
         let head = LocalResponse.head(
             status: status, contentType: contentType, contentLength: buffer?.readableBytes ?? 0,
             requestID: request.requestID, keepAlive: request.keepAlive)
@@ -432,6 +518,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     private func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
+        measurement?.status = Int(head.status.code)
+        measurement?.bytesOut += body?.readableBytes ?? 0
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         writeEnd(keepAlive: keepAlive, context: context)
@@ -447,6 +535,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// once (the pipelining helper delivers the next request, or a draining server closes the
     /// connection), and that must find the connection idle, not mid-exchange.
     private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
+        finishMeasurement(completed: true)
         if keepAlive {
             state = .idle
             timeouts.responseFinished()

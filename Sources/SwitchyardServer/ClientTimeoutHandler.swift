@@ -84,10 +84,17 @@ final class ClientTimeoutHandler: ChannelInboundHandler {
         let seconds = limit.map(ConfigUnits.format) ?? "?"
         let error = OpenAIError(
             status: 408, message: "The \(what) did not arrive within \(seconds).", reason: "client_timeout")
+        // The request handler records the refusal (telemetry, access log) before the bytes go.
+        context.fireUserInboundEventTriggered(TimedOut(error: error))
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString(LocalResponse.rawHTTP(error))
         context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
+    }
+
+    /// Sent up the pipeline when a 408 is about to be written.
+    struct TimedOut {
+        var error: OpenAIError
     }
 }

@@ -37,6 +37,7 @@ public final class ProxyServer: Sendable {
     }
 
     public func start() async throws {
+        try proxy.telemetry.openAccessLog()
         let monitor = BackendMonitor(proxy: proxy, group: group)
         let firstRound = await monitor.probeAll(
             lastModelsRead: Array(repeating: nil, count: proxy.config.backends.count))
@@ -108,6 +109,7 @@ public final class ProxyServer: Sendable {
         for pool in proxy.allPools {
             try? await pool.eventLoop.submit { pool.closeAll() }.get()
         }
+        proxy.telemetry.flushAccessLog()
     }
 }
 

@@ -33,6 +33,7 @@ final class ProxyState: Sendable {
     let logger: Logger
     /// How requests are costed (from `config.admission`), computed once.
     let profileCosts: ProfileCosts
+    let telemetry: ProxyTelemetry
     /// The scheduler's time origin: it is handed durations since this instant.
     private let origin = ContinuousClock.now
     private let shared: NIOLockedValueBox<Shared>
@@ -42,6 +43,7 @@ final class ProxyState: Sendable {
         self.config = config
         self.logger = logger
         self.profileCosts = config.admission.profileCosts
+        self.telemetry = ProxyTelemetry(config: config)
         self.shared = NIOLockedValueBox(Shared(scheduler: Scheduler(config: config)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {
@@ -60,6 +62,9 @@ final class ProxyState: Sendable {
     var allPools: [UpstreamPool] { Array(pools.values) }
 
     var now: Duration { ContinuousClock.now - origin }
+
+    /// `now` in seconds, the unit of request timelines.
+    var seconds: Double { now.inSeconds }
 
     /// A read of the backend table (health, models, load).
     func withTable<T>(_ body: (BackendTable) -> T) -> T {

@@ -38,6 +38,16 @@ struct ConfigOptions: ParsableArguments {
         help: "Most requests in flight per backend (default 256); more wait in the queue.")
     var maxConcurrent: Int?
 
+    @Option(
+        name: .customLong("access-log"),
+        help: "Access log: stdout (default), off, or a file path (one JSON line per request).")
+    var accessLog: String?
+
+    @Flag(
+        name: .customLong("no-telemetry"),
+        help: "Turn per-request telemetry off (no timelines, usage rewrite or access log; /metrics keeps gauges).")
+    var noTelemetry = false
+
     /// Loads, overrides and validates. Throws a `ConfigurationFailure` naming the field.
     func effectiveConfig(configPath: String? = nil) throws -> SwitchyardConfig {
         var config = SwitchyardConfig()
@@ -79,6 +89,8 @@ struct ConfigOptions: ParsableArguments {
             guard maxConcurrent >= 1 else { throw ConfigurationFailure("--max-concurrent: must be at least 1") }
             for index in config.backends.indices { config.backends[index].maxConcurrent = maxConcurrent }
         }
+        if let accessLog { config.telemetry.accessLog = AccessLogTarget(parsing: accessLog) }
+        if noTelemetry { config.telemetry.enabled = false }
         if let logLevel {
             guard let level = LogLevel(rawValue: logLevel) else {
                 throw ConfigurationFailure("--log-level: unknown level \"\(logLevel)\"")

@@ -22,6 +22,7 @@ struct Demo: AsyncParsableCommand {
         var config = SwitchyardConfig()
         config.listen.port = port
         config.logLevel = .notice
+        config.telemetry.accessLog = .off  // the demo's terminal shows the instructions; /stats shows the traffic
         let logger = LogSetup.bootstrapped(level: config.logLevel, label: "switchyard")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let fleet = try await simOptions.start(group: group, portOverride: 0)
@@ -49,6 +50,10 @@ struct Demo: AsyncParsableCommand {
               vllm bench serve --backend openai-chat --base-url \(url) --endpoint /v1/chat/completions \\
                 --model \(model) --tokenizer <any-local-tokenizer> --dataset-name random \\
                 --random-input-len 128 --random-output-len 64 --num-prompts 200 --max-concurrency 16 --ignore-eos
+
+            Watch it live: the benchmark report of everything that passed (vLLM's layout), and Prometheus:
+              curl \(url)/stats          curl '\(url)/stats?window=60s&percentiles=50,90,99'
+              curl \(url)/metrics
 
             Ctrl-C stops it (in-flight streams finish first).
             """)

@@ -74,6 +74,7 @@ import Testing
         ]
         var config = SwitchyardConfig()
         config.listen.port = 0
+        config.telemetry.accessLog = .off
         config.backends = sims.enumerated().map { index, sim in
             BackendConfig(name: "sim-\(index)", url: BackendURL(host: "127.0.0.1", port: sim.port))
         }

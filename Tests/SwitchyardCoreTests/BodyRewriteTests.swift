@@ -146,3 +146,36 @@ struct BodyRewriteTests {
         #expect(rewrite("\u{FEFF}{\"priority\":1,\"a\":2}", removing: ["priority"]) == "\u{FEFF}{\"a\":2}")
     }
 }
+
+@Suite("BodyRewrite: appended members (the include_usage rewrite)")
+struct BodyRewriteAppendTests {
+    private func appended(_ body: String, removing: Set<String> = []) -> String {
+        let bytes = Array(body.utf8).withUnsafeBytes {
+            BodyRewrite.rewrite(
+                $0, removing: removing, settingIntegers: [:],
+                appending: [("stream_options", #"{"include_usage":true}"#)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("added at the end of the object, with a comma only when members remain")
+    func placement() {
+        #expect(
+            appended(#"{"model":"m","stream":true}"#)
+                == #"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#)
+        #expect(appended("{ }") == #"{ "stream_options":{"include_usage":true}}"#)
+        #expect(appended(#"{"priority":1}"#, removing: ["priority"]) == #"{"stream_options":{"include_usage":true}}"#)
+        #expect(appended("{\"a\":{\"b\":1}}\n") == "{\"a\":{\"b\":1},\"stream_options\":{\"include_usage\":true}}\n")
+    }
+
+    @Test("the result parses and keeps every original member")
+    func parses() throws {
+        let body = #"{"model":"m","messages":[{"role":"user","content":"}"}],"stream":true,"priority":-1}"#
+        let out = appended(body, removing: ["priority"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(object["priority"] == nil)
+        #expect((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
+        #expect(object["model"] as? String == "m")
+        #expect((object["messages"] as? [[String: Any]])?.first?["content"] as? String == "}")
+    }
+}

@@ -136,7 +136,7 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "unknown top-level key", yaml: "lisen:\n  port: 1\n",
             message:
-                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, upstream)"
+                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, telemetry, upstream)"
         ),
         ConfigErrorCase(
             label: "unknown key in listen", yaml: "listen:\n  hots: 0.0.0.0\n",
@@ -170,7 +170,7 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "non-string key", yaml: "1: x\n",
             message:
-                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, upstream)"
+                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, telemetry, upstream)"
         ),
         // Wrong shapes
         ConfigErrorCase(
@@ -357,6 +357,66 @@ struct AdmissionConfigTests {
     func badValuesNameTheField(yaml: String, message: String) {
         #expect {
             _ = try ConfigLoader.load(yaml: yaml)
+        } throws: { error in
+            (error as? ConfigError)?.message.hasPrefix(message) == true
+        }
+    }
+}
+
+@Suite("ConfigLoader: the telemetry section")
+struct TelemetryConfigTests {
+    @Test("every key is read")
+    func reads() throws {
+        let config = try ConfigLoader.load(
+            yaml: """
+                telemetry:
+                  enabled: false
+                  metrics_path: /prom
+                  stats_path: /live
+                  usage_rewrite: false
+                  access_log: /var/log/switchyard.jsonl
+                  stats_slot: 5s
+                  stats_retention: 30m
+                  goodput: {ttft_ms: 2000, tpot_ms: 50}
+                """)
+        let telemetry = config.telemetry
+        #expect(!telemetry.enabled && !telemetry.usageRewrite)
+        #expect(telemetry.metricsPath == "/prom" && telemetry.statsPath == "/live")
+        #expect(telemetry.accessLog == .file("/var/log/switchyard.jsonl"))
+        #expect(telemetry.statsSlot == .seconds(5) && telemetry.statsRetention == .seconds(1800))
+        #expect(telemetry.goodput == GoodputSLO(ttftMs: 2000, tpotMs: 50))
+        #expect(try ConfigLoader.load(yaml: "telemetry: {access_log: off}").telemetry.accessLog == .off)
+    }
+
+    @Test(
+        "mistakes are named",
+        arguments: [
+            ("telemetry: {metrics_path: metrics}", "telemetry.metrics_path: must be a path starting with /"),
+            ("telemetry: {goodput: {ttft: 1}}", "telemetry.goodput.ttft: unknown key"),
+            ("telemetry: {stats_window: 1s}", "telemetry.stats_window: unknown key"),
+        ])
+    func mistakes(yaml: String, message: String) {
+        #expect {
+            _ = try ConfigLoader.load(yaml: yaml)
+        } throws: { error in
+            (error as? ConfigError)?.message.hasPrefix(message) == true
+        }
+    }
+
+    @Test(
+        "validation",
+        arguments: [
+            ("telemetry: {stats_slot: 0s}", "telemetry.stats_slot"),
+            ("telemetry: {stats_slot: 2h}", "telemetry.stats_slot"),
+            ("telemetry: {stats_retention: 200h}", "telemetry.stats_retention"),
+            ("telemetry: {metrics_path: /health}", "telemetry.metrics_path: /health is already an endpoint"),
+            ("telemetry: {stats_path: /metrics}", "telemetry.stats_path: must differ"),
+        ])
+    func validation(yaml: String, message: String) throws {
+        var config = try ConfigLoader.load(yaml: yaml)
+        config.backends = [BackendConfig(name: "a", url: BackendURL(host: "127.0.0.1", port: 1))]
+        #expect {
+            try config.validate()
         } throws: { error in
             (error as? ConfigError)?.message.hasPrefix(message) == true
         }

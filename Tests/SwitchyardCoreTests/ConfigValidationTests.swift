@@ -232,6 +232,14 @@ struct ConfigValidationTests {
               timeout_header: "x-switchyard-queue-timeout"
               aging_interval: 5s
               quantum: 4096
+            telemetry:
+              enabled: true
+              metrics_path: "/metrics"
+              stats_path: "/stats"
+              usage_rewrite: true
+              access_log: "stdout"
+              stats_slot: 10s
+              stats_retention: 3600s
             log_level: info
 
             """

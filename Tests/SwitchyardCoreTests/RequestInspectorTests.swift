@@ -88,19 +88,22 @@ struct RequestInspectorExtractionTests {
             label: "include_usage false", body: #"{"stream":true,"stream_options":{"include_usage":false}}"#,
             expected: RequestSummary(stream: true, includeUsage: false)),
         SummaryCase(
-            label: "empty stream_options means include_usage false", body: #"{"stream_options":{}}"#,
+            label: "empty stream_options means include_usage true (vLLM's default)", body: #"{"stream_options":{}}"#,
+            expected: RequestSummary(includeUsage: true)),
+        SummaryCase(
+            label: "include_usage null means false", body: #"{"stream_options":{"include_usage":null}}"#,
             expected: RequestSummary(includeUsage: false)),
         SummaryCase(
             label: "stream_options with other members only",
-            body: #"{"stream_options":{"continuous_usage_stats":true}}"#, expected: RequestSummary(includeUsage: false)),
+            body: #"{"stream_options":{"continuous_usage_stats":true}}"#, expected: RequestSummary(includeUsage: true)),
         SummaryCase(
             label: "stream_options null means absent", body: #"{"stream_options":null}"#, expected: RequestSummary()),
         SummaryCase(
-            label: "include_usage not a bool", body: #"{"stream_options":{"include_usage":"yes"}}"#,
-            expected: RequestSummary(includeUsage: false)),
+            label: "include_usage not a bool: stream_options is present, so vLLM's default (true)",
+            body: #"{"stream_options":{"include_usage":"yes"}}"#, expected: RequestSummary(includeUsage: true)),
         SummaryCase(
             label: "include_usage deeper than stream_options is ignored",
-            body: #"{"stream_options":{"x":{"include_usage":true}}}"#, expected: RequestSummary(includeUsage: false)),
+            body: #"{"stream_options":{"x":{"include_usage":false}}}"#, expected: RequestSummary(includeUsage: true)),
         SummaryCase(
             label: "stream_options below another member is ignored",
             body: #"{"extra_body":{"stream_options":{"include_usage":true}}}"#, expected: RequestSummary()),

@@ -45,6 +45,7 @@ func testConfig(backendPorts: [Int]) -> SwitchyardConfig {
     // No /metrics scrapes unless a test turns them on: backends' request and connection counts
     // then move only with test traffic.
     config.routing.metricsScrapeInterval = .zero
+    config.telemetry.accessLog = .off  // tests that read the log point it at a file
     return config
 }
 

@@ -16,7 +16,7 @@ public enum ConfigLoader {
         let top = try Fields(root, path: "")
         try top.allow([
             "listen", "backends", "limits", "upstream", "discovery", "shutdown", "admission", "routing", "queue",
-            "log_level",
+            "telemetry", "log_level",
         ])
 
         if let listen = try top.mapping("listen") {
@@ -129,6 +129,29 @@ public enum ConfigLoader {
             }
             config.queue.quantum = try queue.int("quantum", in: 1...100_000_000) ?? config.queue.quantum
         }
+        if let telemetry = try top.mapping("telemetry") {
+            try telemetry.allow([
+                "enabled", "metrics_path", "stats_path", "usage_rewrite", "access_log", "stats_slot", "stats_retention",
+                "goodput",
+            ])
+            config.telemetry.enabled = try telemetry.bool("enabled") ?? config.telemetry.enabled
+            config.telemetry.metricsPath = try telemetry.path("metrics_path") ?? config.telemetry.metricsPath
+            config.telemetry.statsPath = try telemetry.path("stats_path") ?? config.telemetry.statsPath
+            config.telemetry.usageRewrite = try telemetry.bool("usage_rewrite") ?? config.telemetry.usageRewrite
+            if let target = try telemetry.string("access_log") {
+                config.telemetry.accessLog = AccessLogTarget(parsing: target)
+            }
+            config.telemetry.statsSlot = try telemetry.duration("stats_slot") ?? config.telemetry.statsSlot
+            config.telemetry.statsRetention =
+                try telemetry.duration("stats_retention") ?? config.telemetry.statsRetention
+            if let goodput = try telemetry.mapping("goodput") {
+                try goodput.allow(["ttft_ms", "tpot_ms", "e2el_ms"])
+                let slo = GoodputSLO(
+                    ttftMs: try goodput.number("ttft_ms"), tpotMs: try goodput.number("tpot_ms"),
+                    e2elMs: try goodput.number("e2el_ms"))
+                config.telemetry.goodput = slo.isEmpty ? nil : slo
+            }
+        }
         if let level = try top.string("log_level") {
             guard let parsed = LogLevel(rawValue: level) else {
                 let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
@@ -220,6 +243,15 @@ private struct Fields {
             throw ConfigError("\(name(key)): must be one of \(names), got \"\(text)\"")
         }
         return value
+    }
+
+    /// A URL path: starts with `/`, no query.
+    func path(_ key: String) throws(ConfigError) -> String? {
+        guard let text = try string(key) else { return nil }
+        guard text.hasPrefix("/"), !text.contains("?"), !text.contains(" ") else {
+            throw ConfigError("\(name(key)): must be a path starting with / (no query), got \"\(text)\"")
+        }
+        return text
     }
 
     func duration(_ key: String) throws(ConfigError) -> Duration? {

@@ -58,6 +58,23 @@ extension SwitchyardConfig {
         if !(0...1).contains(routing.kvHighWatermark) {
             throw ConfigError("routing.kv_high_watermark: must be between 0 and 1")
         }
+        if telemetry.statsSlot <= .zero || telemetry.statsRetention < telemetry.statsSlot {
+            throw ConfigError(
+                "telemetry.stats_slot: must be greater than zero and at most telemetry.stats_retention")
+        }
+        if telemetry.statsRetention > .seconds(7 * 86_400) {
+            throw ConfigError("telemetry.stats_retention: must be at most 168h (7 days; memory grows with it)")
+        }
+        let reserved = ["/health", "/v1/models", "/switchyard/status", "/v1/chat/completions", "/v1/completions"]
+        for (field, path) in [
+            ("telemetry.metrics_path", telemetry.metricsPath), ("telemetry.stats_path", telemetry.statsPath),
+        ]
+        where reserved.contains(path) {
+            throw ConfigError("\(field): \(path) is already an endpoint of Switchyard's")
+        }
+        if telemetry.metricsPath == telemetry.statsPath {
+            throw ConfigError("telemetry.stats_path: must differ from telemetry.metrics_path")
+        }
         if upstream.poolIdleTimeout >= .seconds(5) {
             throw ConfigError(
                 "upstream.pool_idle_timeout: must be below 5s, vLLM's keep-alive timeout, or pooled connections race the backend's close (got \(ConfigUnits.format(upstream.poolIdleTimeout)))"
@@ -128,7 +145,23 @@ extension SwitchyardConfig {
         lines += Self.nestedMapping("tenant_weights", queue.tenantWeights.mapValues { "\($0)" })
         lines += [
             "  quantum: \(queue.quantum)",
-            "log_level: \(logLevel.rawValue)",
+            "telemetry:",
+            "  enabled: \(telemetry.enabled)",
+            "  metrics_path: \(YAMLString.quoted(telemetry.metricsPath))",
+            "  stats_path: \(YAMLString.quoted(telemetry.statsPath))",
+            "  usage_rewrite: \(telemetry.usageRewrite)",
+            "  access_log: \(YAMLString.quoted(telemetry.accessLog.description))",
+            "  stats_slot: \(ConfigUnits.format(telemetry.statsSlot))",
+            "  stats_retention: \(ConfigUnits.format(telemetry.statsRetention))",
+        ]
+        if let goodput = telemetry.goodput {
+            lines.append("  goodput:")
+            if let value = goodput.ttftMs { lines.append("    ttft_ms: \(value)") }
+            if let value = goodput.tpotMs { lines.append("    tpot_ms: \(value)") }
+            if let value = goodput.e2elMs { lines.append("    e2el_ms: \(value)") }
+        }
+        lines += [
+            "log_level: \(logLevel.rawValue)"
         ]
         return lines.joined(separator: "\n") + "\n"
     }

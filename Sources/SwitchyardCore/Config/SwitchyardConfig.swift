@@ -10,6 +10,7 @@ public struct SwitchyardConfig: Sendable, Equatable {
     public var admission = AdmissionConfig()
     public var routing = RoutingConfig()
     public var queue = QueueConfig()
+    public var telemetry = TelemetryConfig()
     public var logLevel: LogLevel = .info
 
     public init() {}
@@ -102,6 +103,47 @@ public struct AdmissionConfig: Sendable, Equatable {
         ProfileCosts(
             remoteImageTokens: remoteImageTokens, videoTokens: videoTokens, utf8BytesPerToken: bytesPerToken,
             allowFileMedia: allowFileMedia)
+    }
+}
+
+/// Per-request measurement and where it goes: Prometheus, `/stats`, the access log.
+public struct TelemetryConfig: Sendable, Equatable {
+    /// Off: no timelines, no usage rewrite, no access log; `/metrics` keeps only the gauges.
+    public var enabled = true
+    public var metricsPath = "/metrics"
+    public var statsPath = "/stats"
+    /// Ask for usage on streams that did not (`stream_options.include_usage`) and strip the usage
+    /// event from what the client receives, so token counts are exact.
+    public var usageRewrite = true
+    public var accessLog = AccessLogTarget.stdout
+    /// `/stats?window=` granularity and reach.
+    public var statsSlot: Duration = .seconds(10)
+    public var statsRetention: Duration = .seconds(3600)
+    /// The SLOs `/stats` counts goodput against (vLLM's `--goodput ttft:MS tpot:MS e2el:MS`).
+    public var goodput: GoodputSLO?
+    public init() {}
+}
+
+public enum AccessLogTarget: Sendable, Equatable {
+    case off
+    case stdout
+    case file(String)
+
+    /// `off`, `stdout`, or a file path.
+    public init(parsing text: String) {
+        switch text {
+        case "off": self = .off
+        case "stdout", "-": self = .stdout
+        default: self = .file(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .off: "off"
+        case .stdout: "stdout"
+        case .file(let path): path
+        }
     }
 }
 

@@ -37,10 +37,12 @@ public enum BodyRewrite {
     }
 
     /// The body with the named top-level members removed and others' values replaced by integers.
-    /// Replacements of members that are absent are not added.
-    public static func rewrite(_ body: UnsafeRawBufferPointer, removing: Set<String>, settingIntegers: [String: Int])
-        -> [UInt8]
-    {
+    /// Replacements of members that are absent are not added; `appending` members (name, raw
+    /// JSON value) are added at the end of the object.
+    public static func rewrite(
+        _ body: UnsafeRawBufferPointer, removing: Set<String>, settingIntegers: [String: Int],
+        appending: [(name: String, rawJSON: String)] = []
+    ) -> [UInt8] {
         let all = members(body)
         var cuts: [(range: Range<Int>, replacement: [UInt8])] = []
         for (position, member) in all.enumerated() {
@@ -67,6 +69,16 @@ public enum BodyRewrite {
             done = cut.range.upperBound
         }
         out.append(contentsOf: body[done...])
+        if !appending.isEmpty, let close = out.lastIndex(of: UInt8(ascii: "}")) {
+            var keptMembers = all.contains { !removing.contains($0.name) }
+            var added: [UInt8] = []
+            for member in appending {
+                if keptMembers { added.append(UInt8(ascii: ",")) }
+                added += Array("\"\(member.name)\":\(member.rawJSON)".utf8)
+                keptMembers = true
+            }
+            out.insert(contentsOf: added, at: close)
+        }
         return out
     }
 

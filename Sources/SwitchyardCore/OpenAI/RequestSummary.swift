@@ -3,7 +3,8 @@
 public struct RequestSummary: Sendable, Equatable {
     public var model: String?
     public var stream = false
-    /// `stream_options.include_usage`; nil when `stream_options` is absent.
+    /// `stream_options.include_usage` as vLLM reads it (true when `stream_options` lacks it);
+    /// nil when `stream_options` is absent or null.
     public var includeUsage: Bool?
     /// `max_completion_tokens`, else `max_tokens`.
     public var outputBudget: Int?
@@ -62,9 +63,12 @@ struct TopLevelFields {
         switch (path.count, path[0], value) {
         case (1, "model", .string(let name)): partial.model = name
         case (1, "stream", .bool(let flag)): partial.stream = flag
-        case (1, "stream_options", .object): partial.includeUsage = partial.includeUsage ?? false
+        // vLLM's StreamOptions defaults include_usage to true: `{}` asks for usage, null does not.
+        case (1, "stream_options", .object): partial.includeUsage = partial.includeUsage ?? true
         case (2, "stream_options", .bool(let flag)) where path[1] == "include_usage":
             partial.includeUsage = flag
+        case (2, "stream_options", .null) where path[1] == "include_usage":
+            partial.includeUsage = false
         // Like pydantic's lax ints, 100.0 and 1e3 count as whole numbers.
         case (1, "max_completion_tokens", .number(let n, _)): maxCompletionTokens = Int(exactly: n)
         case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)

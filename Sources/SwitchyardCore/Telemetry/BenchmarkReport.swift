@@ -63,7 +63,7 @@ public enum BenchmarkReport {
     /// order of `percentileMetrics`.
     public static func text(
         metrics: BenchmarkMetrics, info: BenchmarkRunInfo, percentileMetrics: [String] = ["ttft", "tpot", "itl"],
-        percentiles: [Double]? = nil
+        percentiles: [Double]? = nil, extraLines: [String] = []
     ) -> String {
         var lines: [String] = []
         func row(_ label: String, _ value: Int) {
@@ -97,15 +97,18 @@ public enum BenchmarkReport {
                 row("P\(PythonFormat.percentileWord(entry.percentile)) \(section.name) (ms):", entry.value)
             }
         }
+        lines += extraLines
         lines.append(String(repeating: "=", count: 50))
         return lines.map { $0 + "\n" }.joined()
     }
 
     /// The `--save-result --save-detailed` JSON: vLLM's keys in vLLM's order, written like
-    /// Python's `json.dump`, with `null` for any non-finite number.
+    /// Python's `json.dump`, with `null` for any non-finite number. With `outcomes` nil, the
+    /// per-request lists (`--save-detailed`) are left out; `extraMembers` are appended.
     public static func json(
-        metrics: BenchmarkMetrics, info: BenchmarkRunInfo, outcomes: [RequestOutcome],
-        percentileMetrics: [String] = ["ttft", "tpot", "itl"], percentiles: [Double]? = nil
+        metrics: BenchmarkMetrics, info: BenchmarkRunInfo, outcomes: [RequestOutcome]?,
+        percentileMetrics: [String] = ["ttft", "tpot", "itl"], percentiles: [Double]? = nil,
+        extraMembers: [(String, OrderedJSON)] = []
     ) -> String {
         var members: [(String, OrderedJSON)] = []
         func set(_ key: String, _ value: OrderedJSON) {
@@ -135,14 +138,16 @@ public enum BenchmarkReport {
         set("request_goodput", .optional(metrics.requestGoodput))
         set("output_throughput", .double(metrics.outputThroughput))
         set("total_token_throughput", .double(metrics.totalTokenThroughput))
-        set("input_lens", .array(outcomes.map { .int($0.promptTokens) }))
-        set("output_lens", .array(metrics.actualOutputLens.map { .int($0) }))
-        set("ttfts", .array(outcomes.map { .double($0.ttft) }))
-        set("itls", .array(outcomes.map { .array($0.itl.map { .double($0) }) }))
-        set("latencies", .array(outcomes.map { .double($0.latency) }))
-        set("start_times", .array(outcomes.map { .double($0.startTime) }))
-        set("generated_texts", .array(outcomes.map { .string($0.generatedText) }))
-        set("errors", .array(outcomes.map { .string($0.error ?? "") }))
+        if let outcomes {
+            set("input_lens", .array(outcomes.map { .int($0.promptTokens) }))
+            set("output_lens", .array(metrics.actualOutputLens.map { .int($0) }))
+            set("ttfts", .array(outcomes.map { .double($0.ttft) }))
+            set("itls", .array(outcomes.map { .array($0.itl.map { .double($0) }) }))
+            set("latencies", .array(outcomes.map { .double($0.latency) }))
+            set("start_times", .array(outcomes.map { .double($0.startTime) }))
+            set("generated_texts", .array(outcomes.map { .string($0.generatedText) }))
+            set("errors", .array(outcomes.map { .string($0.error ?? "") }))
+        }
         set("max_output_tokens_per_s", .double(metrics.maxOutputTokensPerSecond))
         set("max_concurrent_requests", .int(metrics.maxConcurrentRequests))
         for section in sections where percentileMetrics.contains(section.key) {
@@ -156,6 +161,7 @@ public enum BenchmarkReport {
         }
         set("max_concurrent_requests_per_second_bucket", .int(metrics.maxConcurrentRequestsPerSecondBucket))
         set("output_tokens_estimated_requests", .int(metrics.outputTokensEstimatedRequests))
+        for (key, value) in extraMembers { set(key, value) }
         return OrderedJSON.object(members).serialized
     }
 }

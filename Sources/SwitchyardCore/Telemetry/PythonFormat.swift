@@ -83,7 +83,7 @@ enum PythonFormat {
 
 /// A JSON value whose objects keep their key order, written like Python's `json.dump`
 /// (`", "` and `": "` separators, ASCII only). Non-finite numbers become `null`.
-enum OrderedJSON {
+public enum OrderedJSON: Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -98,11 +98,20 @@ enum OrderedJSON {
 
     var serialized: String {
         var output = ""
-        write(to: &output)
+        write(to: &output, compact: false)
         return output
     }
 
-    func write(to output: inout String) {
+    /// Without spaces after separators (one log line per object).
+    var compactSerialized: String {
+        var output = ""
+        write(to: &output, compact: true)
+        return output
+    }
+
+    func write(to output: inout String, compact: Bool) {
+        let comma = compact ? "," : ", "
+        let colon = compact ? ":" : ": "
         switch self {
         case .null: output += "null"
         case .bool(let value): output += value ? "true" : "false"
@@ -112,17 +121,17 @@ enum OrderedJSON {
         case .array(let values):
             output += "["
             for (index, value) in values.enumerated() {
-                if index > 0 { output += ", " }
-                value.write(to: &output)
+                if index > 0 { output += comma }
+                value.write(to: &output, compact: compact)
             }
             output += "]"
         case .object(let members):
             output += "{"
             for (index, (key, value)) in members.enumerated() {
-                if index > 0 { output += ", " }
+                if index > 0 { output += comma }
                 Self.writeString(key, to: &output)
-                output += ": "
-                value.write(to: &output)
+                output += colon
+                value.write(to: &output, compact: compact)
             }
             output += "}"
         }

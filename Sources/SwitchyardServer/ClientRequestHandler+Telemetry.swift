@@ -1,0 +1,216 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// What is measured of the request in progress, from its head to its end (one per request).
+struct RequestMeasurement {
+    var timeline: RequestTimeline
+    var requestID: String
+    var method: String
+    var path: String
+    var tenant: String?
+    /// A generation request: it feeds `/stats` and the latency histograms. Set when it was
+    /// profiled (and `LiveStats.began` called), so every such request is also finished there.
+    var inference = false
+    /// The `model` label: a model some backend serves, else "unknown" (labels stay bounded).
+    var model = "unknown"
+    /// Set exactly when an inference request was dispatched (and `LiveStats.dispatched` called).
+    var backend: String?
+    /// Where any request was sent (for the access log).
+    var forwardedTo: String?
+    var streamed = false
+    var status: Int?
+    var reason: String?
+    var bytesIn = 0
+    var bytesOut = 0
+    var images = 0
+    var imageTokens = 0
+    var estimatedPromptTokens: Int?
+    /// Local endpoints (health, metrics, stats, status) are not access-logged.
+    var logged = true
+}
+
+/// The relay's telemetry: events observed as they pass, the `include_usage` rewrite's stripping
+/// of the usage event, and the single place a request's measurement ends.
+extension ClientRequestHandler {
+    /// Starts measuring at the request head.
+    func beginMeasurement(_ head: HTTPRequestHead, requestID: String) {
+        guard proxy.telemetry.enabled else { return }
+        let path = head.uri.prefix { $0 != "?" }
+        let telemetry = proxy.telemetry.config
+        let local =
+            path == "/health" || path == "/switchyard/status" || path == telemetry.metricsPath[...]
+            || path == telemetry.statsPath[...]
+        measurement = RequestMeasurement(
+            timeline: RequestTimeline(arrival: proxy.seconds), requestID: requestID, method: head.method.rawValue,
+            path: String(path), tenant: Self.loggedTenant(head.headers, header: proxy.config.queue.tenantHeader),
+            logged: !local)
+    }
+
+    /// A generation request was profiled: it counts as in flight from now.
+    func measureInference(model: String?, profile: RequestProfile?) {
+        guard measurement != nil else { return }
+        let label = model.flatMap { name in proxy.withTable { $0.catalog.contains { $0.id == name } } ? name : nil }
+        measurement!.model = label ?? "unknown"
+        measurement!.inference = true
+        measurement!.timeline.bodyComplete = measurement!.timeline.bodyComplete ?? proxy.seconds
+        if let profile {
+            measurement!.streamed = profile.summary.stream
+            measurement!.images = profile.media.count
+            measurement!.imageTokens = profile.mediaTokens
+            measurement!.estimatedPromptTokens = profile.promptTokens
+        }
+        proxy.telemetry.began(model: measurement!.model, at: measurement!.timeline.arrival)
+    }
+
+    func measureAdmitted(queued: Bool) {
+        guard measurement != nil else { return }
+        measurement!.timeline.admitted = proxy.seconds
+        measurement!.timeline.queued = queued
+    }
+
+    func measureDispatch(backend: String) {
+        guard measurement != nil else { return }
+        let now = proxy.seconds
+        measurement!.timeline.dispatched = now
+        measurement!.forwardedTo = backend
+        guard measurement!.inference else { return }
+        if measurement!.timeline.admitted == nil { measurement!.timeline.admitted = now }
+        measurement!.backend = backend
+        proxy.telemetry.dispatched(backend: backend, model: measurement!.model, at: now)
+    }
+
+    /// Observes one relayed part: every complete SSE event (or the JSON body) at one clock read.
+    func observe(_ buffer: ByteBuffer) {
+        guard measurement != nil else { return }
+        measurement!.bytesOut += buffer.readableBytes
+        let now = proxy.seconds
+        buffer.withUnsafeReadableBytes { bytes in
+            if relaysEventStream {
+                var offset = 0
+                while let end = observer.nextEvent(in: bytes, from: offset) {
+                    measurement!.timeline.observe(observer.lastEvent, at: now, gaps: &gaps)
+                    offset = end
+                }
+            } else {
+                bodyWatcher.consume(bytes)
+            }
+        }
+        if !relaysEventStream { measurement!.timeline.end = now }
+    }
+
+    /// Relays a part of a stream whose usage event the client did not ask for: everything is
+    /// written except that event. An event that is still incomplete at the part's end is held
+    /// back (a slice, not a copy) until its end shows what it is.
+    func relayStrippingUsage(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        let now = proxy.seconds
+        measurement?.bytesOut += buffer.readableBytes
+        var cut: Range<Int>?
+        var dropHeld = false
+        var tail = buffer.readableBytes
+        buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while let end = observer.nextEvent(in: bytes, from: offset) {
+                let event = observer.lastEvent
+                measurement?.timeline.observe(event, at: now, gaps: &gaps)
+                if event.isUsageOnly && cut == nil {
+                    cut = offset..<end
+                    if offset == 0 && heldBack != nil { dropHeld = true }
+                }
+                offset = end
+            }
+            tail = offset
+        }
+        if let held = heldBack, !dropHeld { writeRelayed(held, context: context) }
+        heldBack = nil
+        let whole = 0..<tail
+        for piece in [whole.lowerBound..<(cut?.lowerBound ?? tail), (cut?.upperBound ?? tail)..<tail]
+        where !piece.isEmpty {
+            writeRelayed(
+                buffer.getSlice(at: buffer.readerIndex + piece.lowerBound, length: piece.count)!, context: context)
+        }
+        if tail < buffer.readableBytes {
+            heldBack = buffer.getSlice(at: buffer.readerIndex + tail, length: buffer.readableBytes - tail)
+        }
+    }
+
+    func writeRelayed(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        // One flush per part as it arrives: SSE events are never held back or coalesced.
+        context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    /// `GET /stats`: the live report, as text or `?format=json`.
+    func answerStats(_ request: IncomingRequest, context: ChannelHandlerContext) {
+        let uri = request.head.uri
+        let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
+        switch StatsQuery.parse(query, backends: proxy.config.backends.map(\.name)) {
+        case .failure(let error):
+            respond(error, to: request, context: context)
+        case .success(let parsed):
+            let report = proxy.telemetry.report(parsed, now: proxy.seconds, date: Self.localDate())
+            writeLocal(
+                status: 200, contentType: parsed.json ? "application/json" : "text/plain; charset=utf-8", body: report,
+                request: request, context: context)
+        }
+    }
+
+    /// The local time as vLLM's result files name it: `YYYYMMDD-HHMMSS`.
+    static func localDate() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: Date())
+    }
+
+    /// Ends the measurement (once): statistics, Prometheus, access log.
+    func finishMeasurement(completed: Bool, clientDisconnected: Bool = false) {
+        guard var measurement else { return }
+        self.measurement = nil
+        let now = proxy.seconds
+        if !relaysEventStream {
+            // A non-streamed body gives usage only: it has no first token to time.
+            bodyWatcher.finish()
+            var body = bodyWatcher.result
+            body.hasChoices = false
+            measurement.timeline.observe(body, at: measurement.timeline.end ?? now, gaps: &gaps)
+        }
+        if measurement.timeline.sawErrorEvent, let backend = measurement.backend {
+            proxy.telemetry.upstreamError(backend: backend, kind: "stream_error")
+        }
+        let ending = RequestEnding(
+            status: measurement.status, reason: measurement.reason, completed: completed,
+            clientDisconnected: clientDisconnected)
+        var entry = AccessLogEntry(
+            time: Date().timeIntervalSince1970, requestID: measurement.requestID, method: measurement.method,
+            path: measurement.path, durationMs: (now - measurement.timeline.arrival) * 1000)
+        entry.tenant = measurement.tenant
+        entry.status = measurement.status
+        entry.reason = measurement.reason
+        entry.bytesIn = measurement.bytesIn
+        entry.bytesOut = measurement.bytesOut
+        entry.clientDisconnected = clientDisconnected
+        entry.backend = measurement.forwardedTo
+        if measurement.inference {
+            let record = RequestRecord(
+                timeline: measurement.timeline, model: measurement.model, backend: measurement.backend,
+                streamed: measurement.streamed && relaysEventStream, ending: ending, end: now,
+                estimatedPromptTokens: measurement.estimatedPromptTokens)
+            proxy.telemetry.finished(record, gaps: gaps)
+            entry.take(record)
+            entry.images = measurement.images
+            entry.imageTokens = measurement.imageTokens
+        }
+        gaps.removeAll(keepingCapacity: true)
+        if measurement.logged { proxy.telemetry.log(entry) }
+    }
+
+    /// The tenant as the access log may show it: the configured header's value, or a hash of
+    /// the API key (never the key itself).
+    static func loggedTenant(_ headers: HTTPHeaders, header: String?) -> String? {
+        if let header, let value = headers.first(name: header), !value.isEmpty { return value }
+        guard headers.first(name: "authorization") != nil else { return nil }
+        let key = tenant(of: headers, header: nil)
+        return "key-" + String(HashRing.key(key) & 0xFFFF_FFFF_FFFF, radix: 16)
+    }
+}
