@@ -120,6 +120,30 @@ echo "tokenize through Switchyard: $tok"
 check "/tokenize passes through" \
   "$PY" -c "import json,sys; r=json.loads(sys.argv[1]); assert r['count']>0 and r['max_model_len']==2048" "$tok"
 
+echo "== usage rewrite: a stream without stream_options, direct vs through Switchyard"
+# Switchyard asks for include_usage on the client's behalf and strips the usage event again:
+# the client must receive vLLM's own stream (greedy decoding, so the tokens match too).
+body_stream='{"model":"tiny-llama","messages":[{"role":"user","content":"Count to five"}],"max_tokens":8,"temperature":0,"ignore_eos":true,"stream":true}'
+curl -sSN "http://127.0.0.1:$A/v1/chat/completions" -H 'content-type: application/json' -d "$body_stream" > "$OUT/stream-direct.txt"
+curl -sSN "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_stream" > "$OUT/stream-proxied.txt"
+check "the client sees vLLM's stream, no usage event" "$PY" -c '
+import re, sys
+def events(path):
+    text = open(path).read()
+    text = re.sub(r"\"id\":\"[^\"]*\"", "\"id\":\"x\"", text)
+    text = re.sub(r"\"created\":\d+", "\"created\":0", text)
+    return [e for e in text.split("\n\n") if e]
+direct, proxied = events(sys.argv[1]), events(sys.argv[2])
+print(f"direct {len(direct)} events, proxied {len(proxied)} events")
+assert not any("\"usage\"" in e for e in proxied), "usage leaked to the client"
+assert direct == proxied, (direct, proxied)' "$OUT/stream-direct.txt" "$OUT/stream-proxied.txt"
+stats=$(curl -sS "http://127.0.0.1:$P/stats?format=json")
+check "Switchyard counted that stream's tokens from usage it asked for" "$PY" -c '
+import json, sys
+s = json.loads(sys.argv[1])
+print({k: s[k] for k in ("completed", "failed", "total_output_tokens", "output_tokens_estimated_requests")})
+assert s["completed"] >= 1 and s["output_tokens_estimated_requests"] == 0, s' "$stats"
+
 echo "== traffic per replica (their own vllm:request_success_total)"
 for port in "$A" "$B"; do
   n=$(curl -sS "http://127.0.0.1:$port/metrics" | awk '/^vllm:request_success_total/ {s += $NF} END {print s + 0}')

@@ -236,6 +236,23 @@ import Testing
         }
     }
 
+    @Test func aClientThatLeavesMidStreamIsCountedAs499AndAsAFailure() async throws {
+        try await withProxy(customizeSim: { _, sim in sim.interTokenInterval = .milliseconds(30) }) { proxy in
+            let request = RawHTTPClient.requestBytes(
+                method: "POST", path: "/v1/chat/completions", body: chatRequest(maxTokens: 40))
+            _ = try await RawHTTPClient.sendAndHangUp(
+                port: proxy.port, request: request, after: "\"content\":\"", group: proxy.group)
+            #expect(try await eventually { try await Self.stats(proxy)["failed"] as? Int == 1 })
+            let exposition = try await Self.metrics(proxy)
+            #expect(
+                Self.sample(exposition, #"switchyard_requests_total{backend="sim-0",model="glm-4.5v",code="499"}"#) == 1)
+            #expect(Self.sample(exposition, #"switchyard_client_disconnects_total{backend="sim-0"}"#) == 1)
+            // In flight again 0 everywhere: the stats' and the scheduler's counts.
+            #expect(try await Self.stats(proxy)["in_flight"] as? Int == 0)
+            #expect(Self.sample(exposition, #"switchyard_backend_in_flight_requests{backend="sim-0"}"#) == 0)
+        }
+    }
+
     @Test func theAccessLogHasOneLinePerRequestWithItsFigures() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-access-\(UUID()).jsonl")
             .path
