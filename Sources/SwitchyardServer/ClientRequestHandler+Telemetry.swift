@@ -5,7 +5,8 @@ import SwitchyardCore
 
 /// What is measured of the request in progress, from its head to its end (one per request).
 struct RequestMeasurement {
-    var timeline: RequestTimeline
+    /// The timeline, the gaps and the response's observers (one mutation per relayed part).
+    var meter: ResponseMeter
     var requestID: String
     var method: String
     var path: String
@@ -23,7 +24,8 @@ struct RequestMeasurement {
     var status: Int?
     var reason: String?
     var bytesIn = 0
-    var bytesOut = 0
+    /// Bytes of local answers (relayed bytes are the meter's).
+    var bytesWritten = 0
     var images = 0
     var imageTokens = 0
     var estimatedPromptTokens: Int?
@@ -43,7 +45,8 @@ extension ClientRequestHandler {
             path == "/health" || path == "/switchyard/status" || path == telemetry.metricsPath[...]
             || path == telemetry.statsPath[...]
         measurement = RequestMeasurement(
-            timeline: RequestTimeline(arrival: proxy.seconds), requestID: requestID, method: head.method.rawValue,
+            meter: ResponseMeter(arrival: proxy.seconds, gaps: spareGaps), requestID: requestID,
+            method: head.method.rawValue,
             path: String(path), tenant: Self.loggedTenant(head.headers, header: proxy.config.queue.tenantHeader),
             logged: !local)
     }
@@ -54,50 +57,39 @@ extension ClientRequestHandler {
         let label = model.flatMap { name in proxy.withTable { $0.catalog.contains { $0.id == name } } ? name : nil }
         measurement!.model = label ?? "unknown"
         measurement!.inference = true
-        measurement!.timeline.bodyComplete = measurement!.timeline.bodyComplete ?? proxy.seconds
+        measurement!.meter.timeline.bodyComplete = measurement!.meter.timeline.bodyComplete ?? proxy.seconds
         if let profile {
             measurement!.streamed = profile.summary.stream
             measurement!.images = profile.media.count
             measurement!.imageTokens = profile.mediaTokens
             measurement!.estimatedPromptTokens = profile.promptTokens
         }
-        proxy.telemetry.began(model: measurement!.model, at: measurement!.timeline.arrival)
+        proxy.telemetry.began(model: measurement!.model, at: measurement!.meter.timeline.arrival)
     }
 
     func measureAdmitted(queued: Bool) {
         guard measurement != nil else { return }
-        measurement!.timeline.admitted = proxy.seconds
-        measurement!.timeline.queued = queued
+        measurement!.meter.timeline.admitted = proxy.seconds
+        measurement!.meter.timeline.queued = queued
     }
 
     func measureDispatch(backend: String) {
         guard measurement != nil else { return }
         let now = proxy.seconds
-        measurement!.timeline.dispatched = now
+        measurement!.meter.timeline.dispatched = now
         measurement!.forwardedTo = backend
         guard measurement!.inference else { return }
-        if measurement!.timeline.admitted == nil { measurement!.timeline.admitted = now }
+        if measurement!.meter.timeline.admitted == nil { measurement!.meter.timeline.admitted = now }
         measurement!.backend = backend
         proxy.telemetry.dispatched(backend: backend, model: measurement!.model, at: now)
     }
 
-    /// Observes one relayed part: every complete SSE event (or the JSON body) at one clock read.
+    /// Observes one relayed part: every complete SSE event (or the JSON body), at one clock read
+    /// and one access to the measurement.
     func observe(_ buffer: ByteBuffer) {
         guard measurement != nil else { return }
-        measurement!.bytesOut += buffer.readableBytes
         let now = proxy.seconds
-        buffer.withUnsafeReadableBytes { bytes in
-            if relaysEventStream {
-                var offset = 0
-                while let end = observer.nextEvent(in: bytes, from: offset) {
-                    measurement!.timeline.observe(observer.lastEvent, at: now, gaps: &gaps)
-                    offset = end
-                }
-            } else {
-                bodyWatcher.consume(bytes)
-            }
-        }
-        if !relaysEventStream { measurement!.timeline.end = now }
+        buffer.withUnsafeReadableBytes { _ = measurement!.meter.observe($0, at: now) }
     }
 
     /// Relays a part of a stream whose usage event the client did not ask for: everything is
@@ -105,28 +97,24 @@ extension ClientRequestHandler {
     /// back (a slice, not a copy) until its end shows what it is.
     func relayStrippingUsage(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         let now = proxy.seconds
-        measurement?.bytesOut += buffer.readableBytes
-        var cut: Range<Int>?
-        var dropHeld = false
-        var tail = buffer.readableBytes
-        buffer.withUnsafeReadableBytes { bytes in
-            var offset = 0
-            while let end = observer.nextEvent(in: bytes, from: offset) {
-                let event = observer.lastEvent
-                measurement?.timeline.observe(event, at: now, gaps: &gaps)
-                if event.isUsageOnly && cut == nil {
-                    cut = offset..<end
-                    if offset == 0 && heldBack != nil { dropHeld = true }
-                }
-                offset = end
-            }
-            tail = offset
+        guard let part = buffer.withUnsafeReadableBytes({ measurement?.meter.observe($0, at: now) }) else {
+            writeRelayed(buffer, context: context)
+            return
         }
-        if let held = heldBack, !dropHeld { writeRelayed(held, context: context) }
-        heldBack = nil
-        let whole = 0..<tail
-        for piece in [whole.lowerBound..<(cut?.lowerBound ?? tail), (cut?.upperBound ?? tail)..<tail]
-        where !piece.isEmpty {
+        if var held = heldBack {
+            guard part.eventsEnded > 0 else {
+                // The held event goes on through this whole part (rare: an event split three
+                // ways): the two are joined, the one copy on this path.
+                held.writeImmutableBuffer(buffer)
+                heldBack = held
+                return
+            }
+            if !part.usageEventBeganEarlier { writeRelayed(held, context: context) }
+            heldBack = nil
+        }
+        let tail = part.unfinishedFrom
+        let cut = part.usageEvent ?? tail..<tail
+        for piece in [0..<cut.lowerBound, cut.upperBound..<tail] where !piece.isEmpty {
             writeRelayed(
                 buffer.getSlice(at: buffer.readerIndex + piece.lowerBound, length: piece.count)!, context: context)
         }
@@ -168,14 +156,8 @@ extension ClientRequestHandler {
         guard var measurement else { return }
         self.measurement = nil
         let now = proxy.seconds
-        if !relaysEventStream {
-            // A non-streamed body gives usage only: it has no first token to time.
-            bodyWatcher.finish()
-            var body = bodyWatcher.result
-            body.hasChoices = false
-            measurement.timeline.observe(body, at: measurement.timeline.end ?? now, gaps: &gaps)
-        }
-        if measurement.timeline.sawErrorEvent, let backend = measurement.backend {
+        measurement.meter.responseEnded(at: now)
+        if measurement.meter.timeline.sawErrorEvent, let backend = measurement.backend {
             proxy.telemetry.upstreamError(backend: backend, kind: "stream_error")
         }
         let ending = RequestEnding(
@@ -183,25 +165,25 @@ extension ClientRequestHandler {
             clientDisconnected: clientDisconnected)
         var entry = AccessLogEntry(
             time: Date().timeIntervalSince1970, requestID: measurement.requestID, method: measurement.method,
-            path: measurement.path, durationMs: (now - measurement.timeline.arrival) * 1000)
+            path: measurement.path, durationMs: (now - measurement.meter.timeline.arrival) * 1000)
         entry.tenant = measurement.tenant
         entry.status = measurement.status
         entry.reason = measurement.reason
         entry.bytesIn = measurement.bytesIn
-        entry.bytesOut = measurement.bytesOut
+        entry.bytesOut = measurement.bytesWritten + measurement.meter.bytesOut
         entry.clientDisconnected = clientDisconnected
         entry.backend = measurement.forwardedTo
         if measurement.inference {
             let record = RequestRecord(
-                timeline: measurement.timeline, model: measurement.model, backend: measurement.backend,
-                streamed: measurement.streamed && relaysEventStream, ending: ending, end: now,
+                timeline: measurement.meter.timeline, model: measurement.model, backend: measurement.backend,
+                streamed: measurement.streamed && measurement.meter.eventStream, ending: ending, end: now,
                 estimatedPromptTokens: measurement.estimatedPromptTokens)
-            proxy.telemetry.finished(record, gaps: gaps)
+            proxy.telemetry.finished(record, gaps: measurement.meter.gaps)
             entry.take(record)
             entry.images = measurement.images
             entry.imageTokens = measurement.imageTokens
         }
-        gaps.removeAll(keepingCapacity: true)
+        spareGaps = measurement.meter.takeGapStorage()
         if measurement.logged { proxy.telemetry.log(entry) }
     }
 

@@ -71,10 +71,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     // Measurement of the current request and exchange, kept out of `state` so relaying a part
     // does not copy the exchange.
     var measurement: RequestMeasurement?
-    /// Inter-token gaps of the current request (storage reused across requests).
-    var gaps: [Double] = []
-    var observer = SSEObserver()
-    var bodyWatcher = JSONMemberWatcher()
+    /// The gaps' storage between requests (reused, so a stream's gaps rarely allocate).
+    var spareGaps: [Double] = []
     /// The response is an SSE stream.
     var relaysEventStream = false
     /// The usage event is removed from what the client receives (see `relayStrippingUsage`).
@@ -144,7 +142,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     private func receiveEnd(context: ChannelHandlerContext) {
         guard case .receiving(let request) = state else { return }
         timeouts.requestReceived()
-        measurement?.timeline.bodyComplete = proxy.seconds
+        measurement?.meter.timeline.bodyComplete = proxy.seconds
         dispatch(request, context: context)
     }
 
@@ -207,8 +205,6 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             Exchange(
                 serial: serial, ticket: ticket, requestID: request.requestID, keepAlive: request.keepAlive,
                 responseVersion: request.head.version, clamp: admitted.clamp, injectsUsage: admitted.injectsUsage))
-        observer = SSEObserver()
-        bodyWatcher = JSONMemberWatcher()
         relaysEventStream = false
         stripsUsage = false
         heldBack = nil
@@ -316,8 +312,9 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
         relaysEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
         stripsUsage = exchange.injectsUsage && relaysEventStream && measurement != nil
+        measurement?.meter.responseBegins(eventStream: relaysEventStream)
         measurement?.status = Int(head.status.code)
-        measurement?.timeline.upstreamHead = proxy.seconds
+        measurement?.meter.timeline.upstreamHead = proxy.seconds
         if head.status.code >= 500 {
             proxy.telemetry.upstreamError(
                 backend: proxy.config.backends[exchange.ticket.backend].name, kind: "http_5xx")
@@ -393,7 +390,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// last being `[DONE]`). Nil for short or non-streamed responses.
     private func measuredTPOT() -> Double? {
         guard relaysEventStream else { return nil }
-        if let timeline = measurement?.timeline {
+        if let timeline = measurement?.meter.timeline {
             let tokens = timeline.completionTokens ?? timeline.contentEvents
             guard timeline.contentEvents >= 3, tokens >= 3, let first = timeline.firstContent,
                 let last = timeline.lastContent
@@ -519,7 +516,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     private func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
         measurement?.status = Int(head.status.code)
-        measurement?.bytesOut += body?.readableBytes ?? 0
+        measurement?.bytesWritten += body?.readableBytes ?? 0
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         writeEnd(keepAlive: keepAlive, context: context)

@@ -8,7 +8,7 @@ import SwitchyardServer
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load generators.", subcommands: [BenchServe.self, BenchScheduler.self])
+        abstract: "Load generators.", subcommands: [BenchServe.self, BenchScheduler.self, BenchObserver.self])
 }
 
 /// `switchyard bench serve`: `vllm bench serve`'s flags, requests, arrivals, metrics and report.

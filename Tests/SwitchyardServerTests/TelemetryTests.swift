@@ -245,7 +245,8 @@ import Testing
             #expect(try await eventually { try await Self.stats(proxy)["failed"] as? Int == 1 })
             let exposition = try await Self.metrics(proxy)
             #expect(
-                Self.sample(exposition, #"switchyard_requests_total{backend="sim-0",model="glm-4.5v",code="499"}"#) == 1)
+                Self.sample(exposition, #"switchyard_requests_total{backend="sim-0",model="glm-4.5v",code="499"}"#) == 1
+            )
             #expect(Self.sample(exposition, #"switchyard_client_disconnects_total{backend="sim-0"}"#) == 1)
             // In flight again 0 everywhere: the stats' and the scheduler's counts.
             #expect(try await Self.stats(proxy)["in_flight"] as? Int == 0)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What telemetry needs from one SSE event, or from a whole non-streamed JSON body.
 public struct ObservedEvent: Sendable, Equatable {
     /// `choices` is a non-empty array: a content event (vLLM's bench times these).
@@ -34,7 +36,8 @@ public struct JSONMemberWatcher: Sendable {
     private var escaped = false
     private var expectKey = false
     private var role = StringRole.skip
-    private var captured = SIMD32<UInt8>()
+    /// The string being captured, packed little-endian into three words (up to 24 bytes).
+    private var captured = PackedWord()
     private var capturedCount = 0
     private var member = Member.none
     private var awaitingValue = false
@@ -46,8 +49,33 @@ public struct JSONMemberWatcher: Sendable {
 
     public init() {}
 
+    /// True once `choices` proved non-empty: a content event, classified. The SSE observer skips
+    /// the rest of such an event (usage and errors never share an event with content; with
+    /// `include_usage` the totals come in a trailing event of their own).
+    public private(set) var settled = false
+
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) {
-        for byte in bytes { consume(byte) }
+        consume(bytes, from: 0, to: bytes.count, stopWhenSettled: false)
+    }
+
+    /// Consumes `bytes[from..<to]`, or up to the byte that settles the classification.
+    @inline(__always)
+    mutating func consume(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, stopWhenSettled: Bool) {
+        var index = from
+        while index < to {
+            if inString && role == .skip && !escaped {
+                // Inside a string nobody reads: straight to its closing quote or an escape.
+                while index < to {
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
+                    index += 1
+                }
+                if index == to { return }
+            }
+            consume(bytes[index])
+            index += 1
+            if stopWhenSettled && settled { return }
+        }
     }
 
     @inline(__always)
@@ -70,6 +98,7 @@ public struct JSONMemberWatcher: Sendable {
         if awaitingFirstChoice {
             awaitingFirstChoice = false
             result.hasChoices = byte != UInt8(ascii: "]")
+            settled = result.hasChoices
         }
         var opensChoices = false
         var opensUsage = false
@@ -123,7 +152,7 @@ public struct JSONMemberWatcher: Sendable {
             } else {
                 role = .skip
             }
-            if role != .skip { captured = SIMD32() }
+            if role != .skip { captured = PackedWord() }
             if !expectKey { member = .none }
             expectKey = false
         default:
@@ -144,11 +173,20 @@ public struct JSONMemberWatcher: Sendable {
             escaped = true
         case UInt8(ascii: "\""):
             inString = false
-            endString()
+            if role == .skip {
+                member = .none
+            } else {
+                endString()
+            }
         default:
-            if role != .skip && capturedCount < 32 {
-                captured[capturedCount] = byte
-                capturedCount += 1
+            if role != .skip {
+                if capturedCount < Self.longestWord {
+                    captured.append(byte, at: capturedCount)
+                    capturedCount += 1
+                } else {
+                    // Longer than every word looked for: skip the rest of it fast.
+                    role = .skip
+                }
             }
         }
     }
@@ -188,17 +226,19 @@ public struct JSONMemberWatcher: Sendable {
         if number != .none { finishNumber() }
     }
 
-    private func matches(_ word: (SIMD32<UInt8>, Int)) -> Bool {
+    private func matches(_ word: (PackedWord, Int)) -> Bool {
         capturedCount == word.1 && captured == word.0
     }
 
-    private static func word(_ text: StaticString) -> (SIMD32<UInt8>, Int) {
-        var vector = SIMD32<UInt8>()
+    private static func word(_ text: StaticString) -> (PackedWord, Int) {
+        var packed = PackedWord()
         let count = text.utf8CodeUnitCount
-        text.withUTF8Buffer { for (index, byte) in $0.enumerated() { vector[index] = byte } }
-        return (vector, count)
+        text.withUTF8Buffer { for (index, byte) in $0.enumerated() { packed.append(byte, at: index) } }
+        return (packed, count)
     }
 
+    /// "completion_tokens".
+    private static let longestWord = 17
     private static let choices = word("choices")
     private static let usage = word("usage")
     private static let error = word("error")
@@ -276,11 +316,43 @@ public struct SSEObserver: Sendable {
                 line = .data
                 if byte != 0x20 { json.consume(byte) }
             case .data:
-                json.consume(byte)
+                // The rest of the line at once: to its end, or less once the event is settled.
+                let lineEnd = Self.lineEnd(bytes, from: index, to: end)
+                if !json.settled {
+                    json.consume(byte)
+                    json.consume(bytes, from: index, to: lineEnd, stopWhenSettled: true)
+                }
+                index = lineEnd
             case .ignore:
-                continue
+                index = Self.lineEnd(bytes, from: index, to: end)
             }
         }
         return nil
+    }
+
+    /// The index of the next `\n` at or after `from`, or `to`.
+    @inline(__always)
+    static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        guard from < to, let base = bytes.baseAddress,
+            let found = memchr(base + from, 0x0A, to - from)
+        else { return to }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+}
+
+/// Up to 24 bytes packed into three words: appending a byte is a shift and an or.
+struct PackedWord: Sendable, Equatable {
+    var low: UInt64 = 0
+    var middle: UInt64 = 0
+    var high: UInt64 = 0
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8, at index: Int) {
+        let bits = UInt64(byte) << UInt64((index & 7) * 8)
+        switch index >> 3 {
+        case 0: low |= bits
+        case 1: middle |= bits
+        default: high |= bits
+        }
     }
 }
