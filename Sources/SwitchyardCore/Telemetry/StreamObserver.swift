@@ -63,13 +63,29 @@ public struct JSONMemberWatcher: Sendable {
     mutating func consume(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, stopWhenSettled: Bool) {
         var index = from
         while index < to {
-            if inString && role == .skip && !escaped {
-                // Inside a string nobody reads: straight to its closing quote or an escape.
+            if inString && !escaped {
+                // Inside a string: straight to its closing quote or an escape. A string that is
+                // read (a key, or the value of `object`) is packed on the way.
+                let start = index
                 while index < to {
                     let byte = bytes[index]
                     if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
                     index += 1
                 }
+                if role != .skip {
+                    if capturedCount + index - start > Self.longestWord {
+                        role = .skip  // longer than every word looked for
+                    } else {
+                        for offset in start..<index {
+                            captured.append(bytes[offset], at: capturedCount + offset - start)
+                        }
+                        capturedCount += index - start
+                    }
+                }
+                if index == to { return }
+            } else if number == .none && !inString && !awaitingValue && !awaitingFirstChoice {
+                // The rest of a number nobody reads (`created`).
+                while index < to && bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
                 if index == to { return }
             }
             consume(bytes[index])
