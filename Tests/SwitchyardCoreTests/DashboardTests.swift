@@ -171,3 +171,25 @@ struct DashboardTests {
         #expect(targets(vllm) == ["127.0.0.1:8001", "127.0.0.1:8002"])
     }
 }
+
+@Suite("README: the metric table")
+struct ReadmeMetricTableTests {
+    @Test("every exported metric is documented, with its type, and nothing else is")
+    func documented() throws {
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let rows = readme.split(separator: "\n").filter { $0.hasPrefix("| `switchyard_") }
+        var documented: [String: String] = [:]
+        for row in rows {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 2 else { continue }
+            documented[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[1]
+        }
+        for metric in MetricCatalog.all {
+            #expect(
+                documented[metric.name] == metric.kind.rawValue,
+                "\(metric.name) in README: \(documented[metric.name] ?? "missing")")
+        }
+        let exported = Set(MetricCatalog.all.map(\.name))
+        #expect(Set(documented.keys).subtracting(exported).isEmpty, "documented but not exported")
+    }
+}
