@@ -54,7 +54,7 @@ extension ClientRequestHandler {
     /// A generation request was profiled: it counts as in flight from now.
     func measureInference(model: String?, profile: RequestProfile?) {
         guard measurement != nil else { return }
-        let label = model.flatMap { name in proxy.withTable { $0.catalog.contains { $0.id == name } } ? name : nil }
+        let label = model.flatMap { name in proxy.withTable { $0.knows(model: name) } ? name : nil }
         measurement!.model = label ?? "unknown"
         measurement!.inference = true
         measurement!.meter.timeline.bodyComplete = measurement!.meter.timeline.bodyComplete ?? proxy.seconds

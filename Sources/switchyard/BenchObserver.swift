@@ -22,6 +22,36 @@ struct BenchObserver: ParsableCommand {
         print("|---|---|---|")
         print("| blank lines only (telemetry off) | \(String(format: "%.1f", plain)) | \(bytes) |")
         print("| SSEObserver + RequestTimeline | \(String(format: "%.1f", observed)) | \(bytes) |")
+        let perRequest = (0..<3).map { _ in measureLiveStats(tokens: 256) }.min()!
+        print(
+            "| LiveStats.finished, one 256-token request (per event) | \(String(format: "%.1f", perRequest / 257)) | |")
+    }
+
+    /// Nanoseconds to add one finished request with `tokens` content events to the live statistics.
+    private func measureLiveStats(tokens: Int) -> Double {
+        var stats = LiveStats()
+        let gaps = (0..<(tokens - 1)).map { 0.01 + Double($0 % 7) * 0.001 }
+        let requests = 20_000
+        let start = ContinuousClock.now
+        for index in 0..<requests {
+            let arrival = Double(index) * 0.05
+            var timeline = RequestTimeline(arrival: arrival)
+            timeline.admitted = arrival
+            timeline.dispatched = arrival
+            timeline.firstContent = arrival + 0.2
+            timeline.lastContent = arrival + 0.2 + gaps.reduce(0, +)
+            timeline.contentEvents = tokens
+            timeline.promptTokens = 1000
+            timeline.completionTokens = tokens
+            let record = RequestRecord(
+                timeline: timeline, model: "glm-4.5v", backend: "b\(index % 4)", streamed: true,
+                ending: RequestEnding(status: 200, completed: true), end: arrival + 3)
+            stats.began(model: "glm-4.5v", at: arrival)
+            stats.dispatched(backend: record.backend!, model: "glm-4.5v", at: arrival)
+            stats.finished(record, gaps: gaps)
+        }
+        let elapsed = ContinuousClock.now - start
+        return elapsed.inSeconds * 1e9 / Double(requests)
     }
 
     /// A chat stream's events as vLLM writes them.

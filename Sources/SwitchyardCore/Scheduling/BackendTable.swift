@@ -70,6 +70,11 @@ public struct BackendTable: Sendable {
     /// The union of every backend's last known model list.
     public var catalog: [ModelCard] { ModelCatalog.union(backends.map(\.models)) }
 
+    /// Some backend's last known model list has `model` (without building the catalog).
+    public func knows(model: String) -> Bool {
+        backends.contains { $0.models.contains { $0.id == model } }
+    }
+
     /// Healthy backends that serve `model` (any healthy backend when `model` is nil) and whose
     /// context fits `need`, regardless of their load. A request that fits no backend's
     /// `max_model_len` may still go to one it exceeds by at most `margin` (a fraction of the

@@ -64,11 +64,11 @@ struct SecondSeries: Sendable {
         return index
     }
 
-    /// One content event in `second`, unless that second has already left the ring.
-    mutating func addEvent(second: Int, latest: Int) {
+    /// Content events in `second`, unless that second has already left the ring.
+    mutating func addEvents(_ count: UInt32, second: Int, latest: Int) {
         guard second > latest - seconds.count else { return }
         let index = slot(second)
-        events[index] &+= 1
+        events[index] &+= count
         eventsPeakEver = max(eventsPeakEver, events[index])
     }
 
@@ -145,23 +145,37 @@ public struct LiveStats: Sendable {
         let second = Int(record.end.rounded(.down))
         latestSecond = max(latestSecond, second)
         let key = StatsKey(backend: record.backend, model: record.model)
-        total[key, default: StatsCell()].add(record, gaps: gaps, slo: config.goodput)
+        var itl = LatencySketch()
+        if record.success { for gap in gaps { itl.record(gap) } }
+        total[key, default: StatsCell()].add(record, itl: itl, slo: config.goodput)
         let slot = slotNumber(record.end)
-        slots[slot, default: [:]][key, default: StatsCell()].add(record, gaps: gaps, slo: config.goodput)
+        slots[slot, default: [:]][key, default: StatsCell()].add(record, itl: itl, slo: config.goodput)
         if slots.count > slotCount + 1 {
             let oldest = slot - slotCount
             slots = slots.filter { $0.key >= oldest }
         }
-        for filter in StatsFilter.levels(backend: record.backend, model: record.model) {
-            changeInFlight(filter, by: -1, at: record.end)
-            guard record.success, let ttft = record.ttft else { continue }
+        // Content events per second, counted once in runs of equal seconds (events arrive in
+        // order), then added to each filter's series.
+        var perSecond: [(second: Int, events: UInt32)] = []
+        if record.success, let ttft = record.ttft {
             var time = record.arrival + ttft
-            let latest = latestSecond
+            perSecond.append((Int(time.rounded(.down)), 1))
+            for gap in gaps {
+                time += gap
+                let second = Int(time.rounded(.down))
+                if second == perSecond[perSecond.count - 1].second {
+                    perSecond[perSecond.count - 1].events += 1
+                } else {
+                    perSecond.append((second, 1))
+                }
+            }
+        }
+        let latest = latestSecond
+        for filter in StatsFilter.levels(backend: record.backend, model: record.model) {
             withSeries(filter) { series in
-                series.addEvent(second: Int(time.rounded(.down)), latest: latest)
-                for gap in gaps {
-                    time += gap
-                    series.addEvent(second: Int(time.rounded(.down)), latest: latest)
+                series.changeInFlight(by: -1, second: second)
+                for (eventSecond, events) in perSecond {
+                    series.addEvents(events, second: eventSecond, latest: latest)
                 }
             }
         }

@@ -26,6 +26,14 @@ public struct StatsCell: Sendable, Equatable {
 
     /// Adds one request; `gaps` are its inter-token gaps.
     public mutating func add(_ record: RequestRecord, gaps: some Collection<Double>, slo: GoodputSLO?) {
+        var itl = LatencySketch()
+        for gap in gaps { itl.record(gap) }
+        add(record, itl: itl, slo: slo)
+    }
+
+    /// Adds one request whose inter-token gaps are already in a sketch (made once for the
+    /// several cells a request is added to).
+    public mutating func add(_ record: RequestRecord, itl: LatencySketch, slo: GoodputSLO?) {
         firstArrival = min(firstArrival, record.arrival)
         lastEnd = max(lastEnd, record.end)
         if let reason = record.ending.reason { reasons[reason, default: 0] += 1 }
@@ -42,7 +50,7 @@ public struct StatsCell: Sendable, Equatable {
         if let ttft = record.ttftFromDispatch { ttftFromDispatch.record(ttft) }
         if let tpot = record.tpot { self.tpot.record(tpot) }
         if let e2el = record.e2el { self.e2el.record(e2el) }
-        for gap in gaps { itl.record(gap) }
+        self.itl.merge(itl)
         if let slo, BenchmarkMetrics.meets(slo, ttft: record.ttft ?? 0, tpot: record.tpot ?? 0, e2el: record.e2el ?? 0)
         {
             good += 1
