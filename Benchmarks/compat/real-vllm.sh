@@ -126,7 +126,7 @@ echo "== usage rewrite: a stream without stream_options, direct vs through Switc
 body_stream='{"model":"tiny-llama","messages":[{"role":"user","content":"Count to five"}],"max_tokens":8,"temperature":0,"ignore_eos":true,"stream":true}'
 curl -sSN "http://127.0.0.1:$A/v1/chat/completions" -H 'content-type: application/json' -d "$body_stream" > "$OUT/stream-direct.txt"
 curl -sSN "http://127.0.0.1:$P/v1/chat/completions" -H 'content-type: application/json' -d "$body_stream" > "$OUT/stream-proxied.txt"
-check "the client sees vLLM's stream, no usage event" "$PY" -c '
+check "the client sees vLLM's stream (but system_fingerprint), no usage event" "$PY" -c '
 import re, sys
 def events(path):
     text = open(path).read()
@@ -136,7 +136,13 @@ def events(path):
 direct, proxied = events(sys.argv[1]), events(sys.argv[2])
 print(f"direct {len(direct)} events, proxied {len(proxied)} events")
 assert not any("\"usage\"" in e for e in proxied), "usage leaked to the client"
-assert direct == proxied, (direct, proxied)' "$OUT/stream-direct.txt" "$OUT/stream-proxied.txt"
+# Known difference (README, Telemetry): vLLM 0.32 stamps system_fingerprint on the terminal
+# chunk only without include_usage (with it, on the usage chunk the rewrite removes).
+fingerprint = re.compile(r",\"system_fingerprint\":\"[^\"]*\"")
+differing = [i for i, (a, b) in enumerate(zip(direct, proxied)) if a != b]
+only = all(fingerprint.sub("", direct[i]) == proxied[i] for i in differing)
+print(f"events differing: {differing}; only by system_fingerprint: {only}")
+assert [fingerprint.sub("", e) for e in direct] == proxied, (direct, proxied)' "$OUT/stream-direct.txt" "$OUT/stream-proxied.txt"
 stats=$(curl -sS "http://127.0.0.1:$P/stats?format=json")
 check "Switchyard counted that stream's tokens from usage it asked for" "$PY" -c '
 import json, sys
