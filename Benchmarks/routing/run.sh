@@ -137,29 +137,11 @@ echo "== switchyard policies: ${SWITCHYARD_POLICIES:-none}; vllm-router policies
 
 SIM_PID=""; FRONT_PID=""; BENCH_PID=""; SIM_URLS=()
 
-# CPU seconds of this shell's reaped children; across `wait BENCH_PID` that is the load generator's.
-children_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($16 + $17) / hz }' "/proc/$$/stat"
-}
-
-# "busy total" jiffies of the whole machine (all cores), to tell a run that was CPU-bound.
-machine_jiffies() {
-  awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
-}
+# (children_cpu, machine_jiffies, stop_pid, start_sim: Benchmarks/lib/common.sh)
 
 start_sims() {  # start_sims NAME: fresh replicas on free ports; fills SIM_URLS
-  local name=$1 log="$OUT/$1.sim.log" i
-  "$BIN" sim --port 0 --replicas "$REPLICAS" --replica-speed "$REPLICA_SPEEDS" --timing engine \
-    --time-scale "$SIM_TIME_SCALE" --seed "$SIM_SEED" --served-model-name "$MODEL" > "$log" 2>&1 &
-  SIM_PID=$!; PIDS+=("$SIM_PID")
-  for i in $(seq 1 100); do
-    [ "$(grep -c '^sim replica: http' "$log")" -ge "$REPLICAS" ] && break
-    kill -0 "$SIM_PID" 2>/dev/null || { echo "sim exited: $(cat "$log")" >&2; return 1; }
-    sleep 0.1
-  done
-  mapfile -t SIM_URLS < <(grep -o '^sim replica: http://[0-9.:]*' "$log" | awk '{print $3}')
-  [ "${#SIM_URLS[@]}" -eq "$REPLICAS" ] || { echo "expected $REPLICAS replicas in $log" >&2; return 1; }
-  for u in "${SIM_URLS[@]}"; do wait_http "$u/health" 30 || return 1; done
+  start_sim "$OUT/$1.sim.log" "$REPLICAS" --replica-speed "$REPLICA_SPEEDS" --timing engine \
+    --time-scale "$SIM_TIME_SCALE" --seed "$SIM_SEED" --served-model-name "$MODEL"
 }
 
 start_front() {  # start_front KIND POLICY NAME PORT
@@ -199,15 +181,6 @@ wait_front() {  # wait_front URL SECONDS: until the URL answers 200, while the f
     if (( SECONDS - start > limit )); then echo "timeout waiting for $url" >&2; return 1; fi
     sleep 0.3
   done
-}
-
-stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 10 s
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
 }
 
 replica_state() {  # each replica's /sim/state, as one JSON object
