@@ -358,12 +358,25 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         endExchange(exchange, connectionReusable: false)
         proxy.telemetry.upstreamError(backend: name, kind: "reset")
         if exchange.responseStarted {
-            // Bytes already went to the client: closing is the only honest signal left.
             proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
             measurement?.reason = "backend_failed"
             finishMeasurement(completed: false)
-            state = .closed
-            context.close(promise: nil)
+            guard relaysEventStream else {
+                // A non-streamed body was cut: closing is the only honest signal, so a client
+                // cannot take a truncated body for a whole one.
+                state = .closed
+                context.close(promise: nil)
+                return
+            }
+            // A stream ends well-formed: an OpenAI error event, then [DONE]. An event the backend
+            // left unfinished is dropped rather than sent half.
+            heldBack = nil
+            let failure = OpenAIError(
+                status: 502, message: "Backend \(name) failed mid-stream: \(error).", reason: "backend_failed")
+            writeRelayed(
+                context.channel.allocator.buffer(string: "data: \(failure.jsonBody)\n\ndata: [DONE]\n\n"),
+                context: context)
+            writeEnd(keepAlive: exchange.keepAlive, context: context)
         } else {
             let answer = OpenAIError(
                 status: 502, message: "Backend \(name) failed before answering: \(error).",

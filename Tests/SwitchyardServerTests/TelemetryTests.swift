@@ -226,7 +226,21 @@ import Testing
             var faults = SimFaults()
             faults.closeAfterEvents = 2
             proxy.sims[0].faults = faults
-            _ = try? await proxy.post("/v1/chat/completions", chatRequest(maxTokens: 8))
+            let started = ContinuousClock.now
+            let response = try await proxy.post("/v1/chat/completions", chatRequest(maxTokens: 8))
+            // The client's stream ends well-formed: the events relayed, an OpenAI error event
+            // naming the failure, then [DONE] (and the chunked body's proper end).
+            #expect(response.status == 200)
+            let events = RawHTTPClient.events(response.bodyString)
+            #expect(events.count >= 3, "\(events)")
+            #expect(events.dropLast(2).allSatisfy { $0.contains("\"choices\":[{") }, "\(events)")
+            #expect(events.last == "[DONE]")
+            let error = try #require(
+                try JSONSerialization.jsonObject(with: Data(events[events.count - 2].utf8)) as? [String: Any])
+            let detail = try #require(error["error"] as? [String: Any])
+            #expect(detail["code"] as? Int == 502)
+            #expect((detail["message"] as? String)?.hasPrefix("Backend sim-0 failed mid-stream") == true)
+            #expect(ContinuousClock.now - started < .seconds(1))
             let stats = try await Self.stats(proxy)
             #expect(stats["completed"] as? Int == 0)
             #expect(stats["failed"] as? Int == 1)
