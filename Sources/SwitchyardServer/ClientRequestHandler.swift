@@ -81,6 +81,10 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     var heldBack: ByteBuffer?
     /// Body parts relayed and when the first arrived (the scheduler's TPOT with telemetry off).
     private var partsRelayed = 0
+    /// The stream idle check: parts relayed at the last check, and since when none arrived.
+    private var idleCheck: Scheduled<Void>?
+    private var partsAtCheck = 0
+    private var silentSince = NIODeadline.now()
     private var firstByteAt: ContinuousClock.Instant?
 
     init(proxy: ProxyState, timeouts: ClientTimeoutHandler) {
@@ -311,6 +315,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
         if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
         relaysEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+        if relaysEventStream { armIdleCheck(exchange.serial, context: context) }
         stripsUsage = exchange.injectsUsage && relaysEventStream && measurement != nil
         measurement?.meter.responseBegins(eventStream: relaysEventStream)
         measurement?.status = Int(head.status.code)
@@ -356,7 +361,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         guard let context, case .forwarding(let exchange) = state else { return }
         let name = proxy.config.backends[exchange.ticket.backend].name
         endExchange(exchange, connectionReusable: false)
-        proxy.telemetry.upstreamError(backend: name, kind: "reset")
+        proxy.telemetry.upstreamError(backend: name, kind: error is StreamIdleTimeout ? "stall" : "reset")
         if exchange.responseStarted {
             proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
             measurement?.reason = "backend_failed"
@@ -385,8 +390,37 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
     }
 
+    /// Checks a stream for silence every quarter of `upstream.stream_idle_timeout` (one timer per
+    /// check, none per part): a stream with no part for the whole timeout has a stalled backend.
+    private func armIdleCheck(_ serial: Int, context: ChannelHandlerContext) {
+        guard proxy.config.upstream.streamIdleTimeout > .zero else { return }
+        partsAtCheck = partsRelayed
+        silentSince = .now()
+        scheduleIdleCheck(serial, eventLoop: context.eventLoop)
+    }
+
+    private func scheduleIdleCheck(_ serial: Int, eventLoop: any EventLoop) {
+        let timeout = TimeAmount(proxy.config.upstream.streamIdleTimeout)
+        let interval = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 10_000_000))
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        idleCheck = eventLoop.scheduleTask(in: interval) {
+            let handler = handler.value
+            guard case .forwarding(let exchange) = handler.state, exchange.serial == serial else { return }
+            if handler.partsRelayed != handler.partsAtCheck {
+                handler.partsAtCheck = handler.partsRelayed
+                handler.silentSince = .now()
+            } else if NIODeadline.now() - handler.silentSince >= timeout {
+                handler.upstreamFailed(StreamIdleTimeout(limit: handler.proxy.config.upstream.streamIdleTimeout))
+                return
+            }
+            handler.scheduleIdleCheck(serial, eventLoop: eventLoop)
+        }
+    }
+
     /// The single exit from `.forwarding`: releases the backend slot and the upstream connection.
     private func endExchange(_ exchange: Exchange, connectionReusable: Bool) {
+        idleCheck?.cancel()
+        idleCheck = nil
         state = .closed
         proxy.finish(exchange.ticket, tpot: measuredTPOT())
         guard let connection = exchange.connection else { return }
@@ -557,4 +591,10 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             }
         }
     }
+}
+
+/// Nothing arrived from a streaming backend for `upstream.stream_idle_timeout`.
+struct StreamIdleTimeout: Error, CustomStringConvertible {
+    var limit: Duration
+    var description: String { "no data for \(ConfigUnits.format(limit)) (upstream.stream_idle_timeout)" }
 }

@@ -154,7 +154,7 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "unknown key in upstream", yaml: "upstream:\n  pool_idle: 1s\n",
             message:
-                "upstream.pool_idle: unknown key (known keys here: connect_timeout, max_idle_per_backend, pool_idle_timeout)"
+                "upstream.pool_idle: unknown key (known keys here: connect_timeout, max_idle_per_backend, pool_idle_timeout, stream_idle_timeout)"
         ),
         ConfigErrorCase(
             label: "unknown key in discovery", yaml: "discovery:\n  interval: 1s\n",

@@ -202,6 +202,7 @@ struct ConfigValidationTests {
               connect_timeout: 2s
               pool_idle_timeout: 4s
               max_idle_per_backend: 64
+              stream_idle_timeout: 60s
             discovery:
               health_check_interval: 2s
               models_refresh_interval: 30s

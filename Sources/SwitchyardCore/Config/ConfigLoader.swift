@@ -54,12 +54,14 @@ public enum ConfigLoader {
             config.limits.idleTimeout = try limits.duration("idle_timeout") ?? config.limits.idleTimeout
         }
         if let upstream = try top.mapping("upstream") {
-            try upstream.allow(["connect_timeout", "pool_idle_timeout", "max_idle_per_backend"])
+            try upstream.allow(["connect_timeout", "pool_idle_timeout", "max_idle_per_backend", "stream_idle_timeout"])
             config.upstream.connectTimeout = try upstream.duration("connect_timeout") ?? config.upstream.connectTimeout
             config.upstream.poolIdleTimeout =
                 try upstream.duration("pool_idle_timeout") ?? config.upstream.poolIdleTimeout
             config.upstream.maxIdlePerBackend =
                 try upstream.int("max_idle_per_backend", in: 0...100_000) ?? config.upstream.maxIdlePerBackend
+            config.upstream.streamIdleTimeout =
+                try upstream.duration("stream_idle_timeout") ?? config.upstream.streamIdleTimeout
         }
         if let discovery = try top.mapping("discovery") {
             try discovery.allow(["health_check_interval", "models_refresh_interval", "probe_timeout"])

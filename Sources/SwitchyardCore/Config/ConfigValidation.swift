@@ -44,6 +44,9 @@ extension SwitchyardConfig {
             throw ConfigError(
                 "queue.timeout: must not exceed queue.max_timeout (\(ConfigUnits.format(queue.maxTimeout)))")
         }
+        if upstream.streamIdleTimeout < .zero {
+            throw ConfigError("upstream.stream_idle_timeout: must not be negative (0 turns it off)")
+        }
         if queue.agingInterval < .zero || routing.metricsScrapeInterval < .zero {
             throw ConfigError(
                 "\(queue.agingInterval < .zero ? "queue.aging_interval" : "routing.metrics_scrape_interval"): "
@@ -108,6 +111,7 @@ extension SwitchyardConfig {
             "  connect_timeout: \(ConfigUnits.format(upstream.connectTimeout))",
             "  pool_idle_timeout: \(ConfigUnits.format(upstream.poolIdleTimeout))",
             "  max_idle_per_backend: \(upstream.maxIdlePerBackend)",
+            "  stream_idle_timeout: \(ConfigUnits.format(upstream.streamIdleTimeout))",
             "discovery:",
             "  health_check_interval: \(ConfigUnits.format(discovery.healthCheckInterval))",
             "  models_refresh_interval: \(ConfigUnits.format(discovery.modelsRefreshInterval))",

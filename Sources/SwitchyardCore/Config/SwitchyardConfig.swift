@@ -65,6 +65,9 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var poolIdleTimeout: Duration = .seconds(4)
     /// Idle connections kept per backend on each event loop.
     public var maxIdlePerBackend = 64
+    /// A stream from which nothing has arrived for this long (its first token included) is
+    /// treated as a failed backend: the client gets an error event and [DONE]. Zero disables.
+    public var streamIdleTimeout: Duration = .seconds(60)
     public init() {}
 }
 

@@ -89,7 +89,8 @@ public enum MetricCatalog {
     public static let upstreamErrors = MetricDescriptor(
         "switchyard_upstream_errors_total", .counter, labels: ["backend", "kind"],
         help: "Upstream failures by kind: connect, reset (connection lost before the response ended), "
-            + "stream_error (an error event inside a 200 stream), http_5xx.")
+            + "stall (a stream silent for upstream.stream_idle_timeout), stream_error (an error event inside a "
+            + "200 stream), http_5xx.")
     public static let clientDisconnects = MetricDescriptor(
         "switchyard_client_disconnects_total", .counter, labels: ["backend"],
         help: "Clients that disconnected before their response was complete.")
