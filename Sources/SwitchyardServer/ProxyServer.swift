@@ -90,7 +90,13 @@ public final class ProxyServer: Sendable {
         if let listener = listener.withLockedValue({ $0 }) {
             try? await listener.close()
         }
-        monitorTask.withLockedValue { $0?.cancel() }
+        // The monitor is awaited, not just cancelled: a probe still connecting when the caller
+        // shuts the event loops down would otherwise hit a dead loop.
+        let monitor = monitorTask.withLockedValue { task -> Task<Void, Never>? in
+            task?.cancel()
+            return task
+        }
+        await monitor?.value
         let open = connections.withLockedValue { Array($0.values) }
         proxy.logger.notice("draining", metadata: ["connections": "\(open.count)", "grace": "\(grace)"])
         for channel in open {

@@ -26,7 +26,7 @@ import Testing
             // Detected within the timeout plus one check interval (a quarter of it), not the stall.
             #expect(elapsed >= .milliseconds(300) && elapsed < .milliseconds(1500), "\(elapsed)")
             // The backend's connection was closed, so it aborts the generation; the slot is back.
-            #expect(try await eventually { proxy.sims[0].stats.generationsAborted == 1 })
+            #expect(await eventually { proxy.sims[0].stats.generationsAborted == 1 })
             #expect(proxy.server.backends[0].inFlight == 0)
             let metrics = try await proxy.request("GET", "/metrics").bodyString
             #expect(metrics.contains(#"switchyard_upstream_errors_total{backend="sim-0",kind="stall"} 1"#))
