@@ -136,19 +136,12 @@ extension ClientRequestHandler {
         case .failure(let error):
             respond(error, to: request, context: context)
         case .success(let parsed):
-            let report = proxy.telemetry.report(parsed, now: proxy.seconds, date: Self.localDate())
+            let report = proxy.telemetry.report(
+                parsed, now: proxy.seconds, date: BenchmarkRunInfo.dateString(Date()))
             writeLocal(
                 status: 200, contentType: parsed.json ? "application/json" : "text/plain; charset=utf-8", body: report,
                 request: request, context: context)
         }
-    }
-
-    /// The local time as vLLM's result files name it: `YYYYMMDD-HHMMSS`.
-    static func localDate() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        return formatter.string(from: Date())
     }
 
     /// Ends the measurement (once): statistics, Prometheus, access log.

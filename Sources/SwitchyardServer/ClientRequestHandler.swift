@@ -171,7 +171,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
                 proxy.snapshot, exactChecks: proxy.exactChecks, admissionRefusals: proxy.admissionRefusals)
             writeLocal(status: 200, contentType: "application/json", body: json, request: request, context: context)
         case (.GET, proxy.telemetry.config.metricsPath[...]):
-            let exposition = proxy.telemetry.exposition(proxy.snapshot, now: proxy.now)
+            let exposition = proxy.telemetry.exposition(proxy.snapshot)
             writeLocal(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 buffer: context.channel.allocator.buffer(bytes: exposition), request: request, context: context)

@@ -107,7 +107,7 @@ final class ProxyTelemetry: Sendable {
     // MARK: - Endpoints
 
     /// `/metrics`: gauges refreshed from the scheduler, then the whole registry.
-    func exposition(_ scheduler: Scheduler, now: Duration) -> [UInt8] {
+    func exposition(_ scheduler: Scheduler) -> [UInt8] {
         for backend in scheduler.table.backends {
             let label = [("backend", backend.name)]
             gauge(MetricCatalog.inFlightRequests, label).set(to: Double(backend.load.inFlight))

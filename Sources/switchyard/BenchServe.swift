@@ -222,12 +222,7 @@ struct BenchServe: AsyncParsableCommand {
         value == value.rounded() && abs(value) < 1e16 ? String(format: "%.1f", value) : String(value)
     }
 
-    static func timestamp() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        return formatter.string(from: Date())
-    }
+    static func timestamp() -> String { BenchmarkRunInfo.dateString(Date()) }
 
     static func randomHex(_ digits: Int) -> String {
         (0..<digits).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()

@@ -1,3 +1,15 @@
+import Foundation
+
+extension BenchmarkRunInfo {
+    /// `date` as vLLM writes it: the local time as `YYYYMMDD-HHMMSS`.
+    public static func dateString(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: date)
+    }
+}
+
 /// The run settings the report and the result JSON echo.
 public struct BenchmarkRunInfo: Sendable, Equatable {
     /// `openai-chat` or `openai`.

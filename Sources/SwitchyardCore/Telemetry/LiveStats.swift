@@ -107,15 +107,10 @@ struct SecondSeries: Sendable {
 /// 1 KiB); and per filter two per-second series over the retention period (8 bytes a second).
 public struct LiveStats: Sendable {
     public let config: LiveStatsConfig
-    private var total: [StatsKey: StatsCell] = [:]
-    private var slots: [Int: [StatsKey: StatsCell]] = [:]
+    private var total: [StatsFilter: StatsCell] = [:]
+    private var slots: [Int: [StatsFilter: StatsCell]] = [:]
     private var series: [StatsFilter: SecondSeries] = [:]
     private var latestSecond = Int.min
-
-    struct StatsKey: Hashable, Sendable {
-        var backend: String?
-        var model: String
-    }
 
     public init(config: LiveStatsConfig = LiveStatsConfig()) {
         self.config = config
@@ -144,7 +139,7 @@ public struct LiveStats: Sendable {
     public mutating func finished(_ record: RequestRecord, gaps: some Collection<Double>) {
         let second = Int(record.end.rounded(.down))
         latestSecond = max(latestSecond, second)
-        let key = StatsKey(backend: record.backend, model: record.model)
+        let key = StatsFilter(backend: record.backend, model: record.model)
         var itl = LatencySketch()
         if record.success { for gap in gaps { itl.record(gap) } }
         total[key, default: StatsCell()].add(record, itl: itl, slo: config.goodput)
@@ -198,7 +193,7 @@ public struct LiveStats: Sendable {
     /// seconds before `now` (rounded up to whole slots), or since start when `window` is nil.
     public func cell(filter: StatsFilter, window: Double?, now: Double) -> StatsCell {
         var merged = StatsCell()
-        func take(_ cells: [StatsKey: StatsCell]) {
+        func take(_ cells: [StatsFilter: StatsCell]) {
             for (key, cell) in cells
             where (filter.backend == nil || key.backend == filter.backend)
                 && (filter.model == nil || key.model == filter.model)
@@ -230,6 +225,6 @@ public struct LiveStats: Sendable {
 
     /// The backends and models seen, for listing.
     public var keys: [(backend: String?, model: String)] {
-        total.keys.map { ($0.backend, $0.model) }
+        total.keys.map { ($0.backend, $0.model ?? "") }
     }
 }

@@ -71,25 +71,7 @@ public struct StatsQuery: Sendable, Equatable {
 
     /// `%XX` and `+` decoded; nil when an escape is malformed or not UTF-8.
     static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%") {
-                let first = utf8.index(after: index)
-                guard first < utf8.endIndex, utf8.index(after: first) < utf8.endIndex,
-                    let value = UInt8(
-                        String(decoding: utf8[first...utf8.index(after: first)], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(value)
-                index = utf8.index(first, offsetBy: 2)
-            } else {
-                bytes.append(byte == UInt8(ascii: "+") ? 0x20 : byte)
-                index = utf8.index(after: index)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }
 
