@@ -33,7 +33,7 @@ extension ClientRequestHandler {
         let serial = exchangeSerial
         state = .counting(serial: serial)
         let proxy = self.proxy
-        let url = proxy.config.backends[backend].url
+        let url = proxy.backend(backend).url
         let body = request.body
         let timeout = proxy.config.discovery.probeTimeout
         let group = context.eventLoop
@@ -82,6 +82,7 @@ extension ClientRequestHandler {
         let telemetry = proxy.telemetry.config
         admitted.injectsUsage =
             telemetry.enabled && telemetry.usageRewrite && profile.summary.stream && profile.summary.includeUsage == nil
+        admitted.streams = profile.summary.stream
         if let clampedFrom, let granted = need.outputBudget { admitted.clamp = (clampedFrom, granted) }
         schedule(admitted, model: profile.summary.model, profile: profile, need: need, context: context)
     }
@@ -99,32 +100,51 @@ extension ClientRequestHandler {
         case .success(let value): timeout = value
         case .failure(let error): return respond(error, to: request, context: context)
         }
-        let tenant = Self.tenant(of: headers, header: queueConfig.tenantHeader)
+        let tenant = request.key?.tenant ?? Self.tenant(of: headers, header: queueConfig.tenantHeader)
         let sessionKey: UInt64? =
             headers.first(name: proxy.config.routing.sessionHeader).map { HashRing.key($0) }
             ?? profile.flatMap { $0.sessionSeed == 0 ? nil : HashRing.key(seed: $0.sessionSeed) }
         let output = need.map { $0.outputBudget ?? proxy.config.admission.defaultOutputReservation } ?? 0
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let waiter = ProxyState.Waiter(
-            eventLoop: context.eventLoop, bound: { ticket in handler.value.bound(ticket) },
-            refused: { error in handler.value.refusedWhileQueued(error) })
-        let (id, admission) = proxy.submit(
-            { id in
-                ScheduleRequest(
-                    id: id, model: model, need: need, prompt: need?.prompt ?? 0, output: output,
-                    priority: profile?.priority ?? 0, tenant: tenant, sessionKey: sessionKey, timeout: timeout)
-            }, waiter: waiter)
+        let prompt = need?.prompt ?? 0
+        if let key = request.key, !key.limits.isEmpty {
+            if let refusal = proxy.acquireTenant(key.tenant, limits: key.limits, tokens: prompt + output) {
+                return respond(refusal, to: request, context: context)
+            }
+            heldTenant = key.tenant
+        }
+        let (scheduled, admission) = proxy.submit(
+            ScheduleRequest(
+                id: 0, model: model, need: need, prompt: prompt, output: output, priority: profile?.priority ?? 0,
+                tenant: tenant, sessionKey: sessionKey, timeout: timeout),
+            waiter: makeWaiter(context: context))
         if case .refuse = admission {} else { measureAdmitted(queued: admission.isQueued) }
+        var admitted = admitted
+        admitted.scheduled = scheduled
+        proceed(admitted, admission: admission, context: context)
+    }
+
+    /// Acts on the scheduler's answer for an admitted request (new, or a retry).
+    func proceed(_ admitted: AdmittedRequest, admission: Admission, context: ChannelHandlerContext) {
         switch admission {
         case .refuse(let error):
-            respond(error, to: request, context: context)
+            respond(error, to: admitted.incoming, context: context)
         case .dispatch(let ticket):
             forward(admitted, ticket: ticket, context: context)
         case .queued(let deadline):
+            let id = admitted.scheduled?.id ?? 0
             let delay = TimeAmount(max(.zero, deadline - proxy.now))
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let timer = context.eventLoop.scheduleTask(in: delay) { handler.value.queueDeadlinePassed(id) }
             state = .queued(Waiting(request: admitted, id: id, timer: timer))
         }
+    }
+
+    /// How the scheduler reaches this request while it waits: on this connection's loop.
+    func makeWaiter(context: ChannelHandlerContext) -> ProxyState.Waiter {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        return ProxyState.Waiter(
+            eventLoop: context.eventLoop, bound: { ticket in handler.value.bound(ticket) },
+            refused: { error in handler.value.refusedWhileQueued(error) })
     }
 
     /// A slot was bound to a waiting request (on this loop). If the client has left meanwhile,

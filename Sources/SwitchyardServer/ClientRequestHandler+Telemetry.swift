@@ -132,7 +132,7 @@ extension ClientRequestHandler {
     func answerStats(_ request: IncomingRequest, context: ChannelHandlerContext) {
         let uri = request.head.uri
         let query = uri.firstIndex(of: "?").map { uri[uri.index(after: $0)...] } ?? ""
-        switch StatsQuery.parse(query, backends: proxy.config.backends.map(\.name)) {
+        switch StatsQuery.parse(query, backends: proxy.withTable { $0.backends.map(\.name) }) {
         case .failure(let error):
             respond(error, to: request, context: context)
         case .success(let parsed):

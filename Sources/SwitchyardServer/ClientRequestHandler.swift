@@ -18,6 +18,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         var body: ByteBuffer
         var requestID: String
         var keepAlive: Bool
+        /// The API key the client presented, when keys are configured.
+        var key: APIKey?
     }
 
     /// A request that passed admission, with the rewrites its forwarding needs.
@@ -29,6 +31,15 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         var clamp: (requested: Int, granted: Int)?
         /// A stream without `stream_options`: usage is asked for, and its event stripped.
         var injectsUsage = false
+        /// As the scheduler knows it (id included), for retries; nil before scheduling.
+        var scheduled: ScheduleRequest?
+        /// Dispatches so far, and when the first was (retries are bounded by both).
+        var attempts = 0
+        var firstDispatchAt: ContinuousClock.Instant?
+        /// The first-token timeout has already sent it elsewhere once.
+        var firstTokenRetried = false
+        /// A streamed request (only those have a first token to wait for).
+        var streams = false
     }
 
     struct Exchange {
@@ -39,8 +50,17 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         var responseVersion: HTTPVersion
         var clamp: (requested: Int, granted: Int)?
         var connection: UpstreamConnection?
+        /// The backend's response head arrived.
         var responseStarted = false
+        /// Some byte of the response went to the client: from here on, no retry.
+        var clientSawResponse = false
         var injectsUsage = false
+        /// The request as admitted, for a retry elsewhere.
+        var admitted: AdmittedRequest
+        /// The response head, held back while the first-token timeout may still send the
+        /// request elsewhere.
+        var heldHead: HTTPResponseHead?
+        var firstTokenTimer: Scheduled<Void>?
     }
 
     struct Waiting {
@@ -85,7 +105,9 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     private var idleCheck: Scheduled<Void>?
     private var partsAtCheck = 0
     private var silentSince = NIODeadline.now()
-    private var firstByteAt: ContinuousClock.Instant?
+    var firstByteAt: ContinuousClock.Instant?
+    /// The tenant whose limits this request holds a share of, until it ends.
+    var heldTenant: String?
 
     init(proxy: ProxyState, timeouts: ClientTimeoutHandler) {
         self.proxy = proxy
@@ -110,6 +132,13 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         timeouts.headReceived()
         let requestID = head.headers.first(name: "x-request-id") ?? ProxyHeaders.makeRequestID(using: &generator)
         beginMeasurement(head, requestID: requestID)
+        let key: APIKey?
+        switch authenticate(head) {
+        case .success(let found): key = found
+        case .failure(let refusal):
+            refuseBeforeBody(refusal, requestID: requestID, context: context)
+            return
+        }
         let maxBody = proxy.config.limits.maxBodyBytes
         let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         if let declaredLength, declaredLength > maxBody {
@@ -122,7 +151,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
         let body = context.channel.allocator.buffer(capacity: min(declaredLength ?? 0, maxBody))
         state = .receiving(
-            IncomingRequest(head: head, body: body, requestID: requestID, keepAlive: head.isKeepAlive))
+            IncomingRequest(head: head, body: body, requestID: requestID, keepAlive: head.isKeepAlive, key: key))
     }
 
     private func receiveBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
@@ -203,21 +232,26 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         exchangeSerial += 1
         let serial = exchangeSerial
         let backend = ticket.backend
-        let backendConfig = proxy.config.backends[backend]
+        let backendConfig = proxy.backend(backend)
         let request = admitted.incoming
+        var admitted = admitted
+        admitted.attempts += 1
+        if admitted.firstDispatchAt == nil { admitted.firstDispatchAt = .now }
         state = .forwarding(
             Exchange(
                 serial: serial, ticket: ticket, requestID: request.requestID, keepAlive: request.keepAlive,
-                responseVersion: request.head.version, clamp: admitted.clamp, injectsUsage: admitted.injectsUsage))
+                responseVersion: request.head.version, clamp: admitted.clamp, injectsUsage: admitted.injectsUsage,
+                admitted: admitted))
         relaysEventStream = false
         stripsUsage = false
         heldBack = nil
         partsRelayed = 0
         firstByteAt = nil
         measureDispatch(backend: backendConfig.name)
+        armFirstTokenTimeout(serial, context: context)
         let body = Self.upstreamBody(admitted, priorityForwarded: backendConfig.priorityScheduling, context: context)
         let upstreamHead = makeUpstreamHead(
-            request, bodyLength: body.readableBytes, url: backendConfig.url, context: context)
+            request, bodyLength: body.readableBytes, backend: backendConfig, context: context)
         proxy.pool(for: context.eventLoop).checkout(backend: backend, url: backendConfig.url) { result in
             guard case .forwarding(var exchange) = self.state, exchange.serial == serial else {
                 // The client left while we were connecting.
@@ -226,10 +260,13 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             }
             switch result {
             case .failure(let error):
-                self.proxy.markUnreachable(backend: backend, reason: "\(error)")
                 self.proxy.telemetry.upstreamError(backend: backendConfig.name, kind: "connect")
                 self.proxy.logger.warning(
                     "backend unreachable", metadata: ["backend": "\(backendConfig.name)", "error": "\(error)"])
+                // A refused connection is plain evidence: out of rotation until a probe succeeds.
+                self.proxy.markUnreachable(backend: backend, reason: "\(error)")
+                self.proxy.exchangeFailed(backend: backend)
+                if self.retryElsewhere(exchange, context: context) { return }
                 self.endExchange(exchange, connectionReusable: false)
                 self.respond(
                     OpenAIError(
@@ -274,15 +311,21 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     private func makeUpstreamHead(
-        _ request: IncomingRequest, bodyLength: Int, url: BackendURL, context: ChannelHandlerContext
+        _ request: IncomingRequest, bodyLength: Int, backend: BackendConfig, context: ChannelHandlerContext
     ) -> HTTPRequestHead {
         let client = request.head.headers
+        let url = backend.url
+        // The client's credentials are never forwarded: the backend gets its own key, if any.
         var headers = HTTPHeaders(
             ProxyHeaders.forwardable(
                 client.map { ($0.name, $0.value) },
-                alsoDropping: ["host", "content-length", "expect", "x-request-id", "x-forwarded-for"]
+                alsoDropping: [
+                    "host", "content-length", "expect", "x-request-id", "x-forwarded-for", "authorization",
+                    "x-api-key", "proxy-authorization",
+                ]
             ).map { ($0.name, $0.value) })
         headers.add(name: "host", value: url.hostHeader)
+        if let apiKey = backend.apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
         headers.add(name: "x-request-id", value: request.requestID)
         if let forwardedFor = ProxyHeaders.forwardedFor(
             existing: client["x-forwarded-for"], clientAddress: context.channel.remoteAddress?.ipAddress)
@@ -300,15 +343,28 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         guard let context, case .forwarding(var exchange) = state else { return }
+        let status = Int(head.status.code)
+        let backendName = proxy.backend(exchange.ticket.backend).name
+        if status >= 500 {
+            proxy.telemetry.upstreamError(backend: backendName, kind: "http_5xx")
+            proxy.exchangeFailed(backend: exchange.ticket.backend)
+        } else {
+            proxy.exchangeSucceeded(backend: exchange.ticket.backend)
+        }
+        // vLLM's overload answers (503, a full queue's 429) go to another backend if one can
+        // take the request; otherwise the client gets this one.
+        if proxy.config.retries.statuses.contains(status), retryElsewhere(exchange, context: context) { return }
         exchange.responseStarted = true
-        state = .forwarding(exchange)
         var headers = HTTPHeaders(
             ProxyHeaders.forwardable(
                 head.headers.map { ($0.name, $0.value) },
                 alsoDropping: ["x-request-id", "x-switchyard-backend"]
             ).map { ($0.name, $0.value) })
         headers.add(name: "x-request-id", value: exchange.requestID)
-        headers.add(name: "x-switchyard-backend", value: proxy.config.backends[exchange.ticket.backend].name)
+        headers.add(name: "x-switchyard-backend", value: backendName)
+        if exchange.admitted.attempts > 1 {
+            headers.add(name: "x-switchyard-attempts", value: String(exchange.admitted.attempts))
+        }
         if let clamp = exchange.clamp {
             headers.add(
                 name: "x-switchyard-clamped", value: "max_tokens=\(clamp.granted); requested=\(clamp.requested)")
@@ -318,13 +374,18 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         if relaysEventStream { armIdleCheck(exchange.serial, context: context) }
         stripsUsage = exchange.injectsUsage && relaysEventStream && measurement != nil
         measurement?.meter.responseBegins(eventStream: relaysEventStream)
-        measurement?.status = Int(head.status.code)
+        measurement?.status = status
         measurement?.meter.timeline.upstreamHead = proxy.seconds
-        if head.status.code >= 500 {
-            proxy.telemetry.upstreamError(
-                backend: proxy.config.backends[exchange.ticket.backend].name, kind: "http_5xx")
-        }
         let relayed = HTTPResponseHead(version: exchange.responseVersion, status: head.status, headers: headers)
+        if exchange.firstTokenTimer != nil {
+            // The first-token timeout may still send the request elsewhere: the head waits for
+            // the first body part.
+            exchange.heldHead = relayed
+            state = .forwarding(exchange)
+            return
+        }
+        exchange.clientSawResponse = true
+        state = .forwarding(exchange)
         context.writeAndFlush(Self.wrapOutboundOut(.head(relayed)), promise: nil)
     }
 
@@ -335,6 +396,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             // the first part touches the exchange; later parts do not copy it.)
             firstByteAt = .now
             proxy.firstToken(&exchange.ticket)
+            releaseHeldHead(&exchange, context: context)
             state = .forwarding(exchange)
         }
         partsRelayed += 1
@@ -347,7 +409,8 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     }
 
     func upstreamResponseEnd() {
-        guard let context, case .forwarding(let exchange) = state else { return }
+        guard let context, case .forwarding(var exchange) = state else { return }
+        releaseHeldHead(&exchange, context: context)
         if let held = heldBack {
             // The stream ended inside an event: it goes to the client as it came.
             heldBack = nil
@@ -359,10 +422,12 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     func upstreamFailed(_ error: any Error) {
         guard let context, case .forwarding(let exchange) = state else { return }
-        let name = proxy.config.backends[exchange.ticket.backend].name
-        endExchange(exchange, connectionReusable: false)
+        let name = proxy.backend(exchange.ticket.backend).name
         proxy.telemetry.upstreamError(backend: name, kind: error is StreamIdleTimeout ? "stall" : "reset")
-        if exchange.responseStarted {
+        proxy.exchangeFailed(backend: exchange.ticket.backend)
+        if !exchange.clientSawResponse, retryElsewhere(exchange, context: context) { return }
+        endExchange(exchange, connectionReusable: false)
+        if exchange.clientSawResponse {
             proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
             measurement?.reason = "backend_failed"
             finishMeasurement(completed: false)
@@ -392,7 +457,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     /// Checks a stream for silence every quarter of `upstream.stream_idle_timeout` (one timer per
     /// check, none per part): a stream with no part for the whole timeout has a stalled backend.
-    private func armIdleCheck(_ serial: Int, context: ChannelHandlerContext) {
+    func armIdleCheck(_ serial: Int, context: ChannelHandlerContext) {
         guard proxy.config.upstream.streamIdleTimeout > .zero else { return }
         partsAtCheck = partsRelayed
         silentSince = .now()
@@ -417,12 +482,14 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         }
     }
 
-    /// The single exit from `.forwarding`: releases the backend slot and the upstream connection.
-    private func endExchange(_ exchange: Exchange, connectionReusable: Bool) {
+    /// The single exit from `.forwarding`: releases the backend slot (unless a retry took it
+    /// over) and the upstream connection.
+    func endExchange(_ exchange: Exchange, connectionReusable: Bool, releasingSlot: Bool = true) {
         idleCheck?.cancel()
         idleCheck = nil
+        exchange.firstTokenTimer?.cancel()
         state = .closed
-        proxy.finish(exchange.ticket, tpot: measuredTPOT())
+        if releasingSlot { proxy.finish(exchange.ticket, tpot: measuredTPOT()) }
         guard let connection = exchange.connection else { return }
         connection.handler.delegate = nil
         if connectionReusable, let context {
@@ -480,6 +547,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
 
     func channelInactive(context: ChannelHandlerContext) {
         finishMeasurement(completed: false, clientDisconnected: true)
+        releaseTenantHold()
         switch state {
         case .forwarding(let exchange):
             // Closing the upstream connection is how vLLM learns to abort and free the KV cache.
@@ -580,6 +648,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// connection), and that must find the connection idle, not mid-exchange.
     private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
         finishMeasurement(completed: true)
+        releaseTenantHold()
         if keepAlive {
             state = .idle
             timeouts.responseFinished()

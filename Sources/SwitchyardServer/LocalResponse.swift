@@ -36,3 +36,21 @@ enum LocalResponse {
         return text
     }
 }
+
+/// A connection refused as a whole (over `limits.max_connections_per_ip`): the error is written
+/// as soon as the connection is up, without reading anything, and the connection closed.
+final class ConnectionRefusal: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let error: OpenAIError
+
+    init(error: OpenAIError) { self.error = error }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let bytes = context.channel.allocator.buffer(string: LocalResponse.rawHTTP(error))
+        context.writeAndFlush(NIOAny(bytes)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // nothing is read
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}

@@ -22,16 +22,33 @@ public enum ProbeClient {
         try await request(url, method: .GET, path: path, body: nil, timeout: timeout, group: group)
     }
 
-    /// `body` is sent as `application/json`.
+    static func get(
+        _ url: BackendURL, path: String, timeout: Duration, group: any EventLoopGroup, tls: UpstreamTLS?,
+        authorization: String? = nil
+    ) async throws -> Answer {
+        try await request(
+            url, method: .GET, path: path, body: nil, timeout: timeout, group: group, tls: tls,
+            authorization: authorization)
+    }
+
     public static func request(
         _ url: BackendURL, method: HTTPMethod, path: String, body: ByteBuffer?, timeout: Duration,
         group: any EventLoopGroup
+    ) async throws -> Answer {
+        try await request(url, method: method, path: path, body: body, timeout: timeout, group: group, tls: nil)
+    }
+
+    /// `body` is sent as `application/json`; `authorization` is the backend's own key, if any.
+    static func request(
+        _ url: BackendURL, method: HTTPMethod, path: String, body: ByteBuffer?, timeout: Duration,
+        group: any EventLoopGroup, tls: UpstreamTLS?, authorization: String? = nil
     ) async throws -> Answer {
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try UpstreamTLS.secure(channel, to: url, with: tls)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 }
             }
@@ -46,6 +63,7 @@ public enum ProbeClient {
             var headers = HTTPHeaders()
             headers.add(name: "host", value: url.hostHeader)
             headers.add(name: "connection", value: "close")
+            if let authorization { headers.add(name: "authorization", value: "Bearer \(authorization)") }
             if let body {
                 headers.add(name: "content-type", value: "application/json")
                 headers.add(name: "content-length", value: String(body.readableBytes))

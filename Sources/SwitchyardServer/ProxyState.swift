@@ -21,6 +21,7 @@ final class ProxyState: Sendable {
         var exactChecks = ExactChecks()
         /// Refusals made by admission before the scheduler saw the request, by reason.
         var admissionRefusals: [String: Int] = [:]
+        var limiter = TenantLimiter()
     }
 
     /// Borderline requests counted with a backend's `/tokenize`.
@@ -29,25 +30,43 @@ final class ProxyState: Sendable {
         var failed = 0
     }
 
-    let config: SwitchyardConfig
+    /// The configuration in force: replaced whole by a reload (listeners keep the first one's).
+    var config: SwitchyardConfig { settings.withLockedValue { $0.config } }
+    /// How requests are costed (from `config.admission`), computed once per configuration.
+    var profileCosts: ProfileCosts { settings.withLockedValue { $0.profileCosts } }
+    private let settings: NIOLockedValueBox<Settings>
     let logger: Logger
-    /// How requests are costed (from `config.admission`), computed once.
-    let profileCosts: ProfileCosts
     let telemetry: ProxyTelemetry
+    let group: any EventLoopGroup
+    /// TLS to `https://` backends (nil when the trust settings could not be loaded: `start`
+    /// reports why).
+    let upstreamTLS: Result<UpstreamTLS, any Error>
+
+    /// The reloadable part of the state: read once per use, swapped whole.
+    private final class Settings: Sendable {
+        let config: SwitchyardConfig
+        let profileCosts: ProfileCosts
+        init(_ config: SwitchyardConfig) {
+            self.config = config
+            self.profileCosts = config.admission.profileCosts
+        }
+    }
     /// The scheduler's time origin: it is handed durations since this instant.
     private let origin = ContinuousClock.now
     private let shared: NIOLockedValueBox<Shared>
     private let pools: [ObjectIdentifier: UpstreamPool]
 
     init(config: SwitchyardConfig, group: any EventLoopGroup, logger: Logger) {
-        self.config = config
+        self.settings = NIOLockedValueBox(Settings(config))
         self.logger = logger
-        self.profileCosts = config.admission.profileCosts
+        self.group = group
+        self.upstreamTLS = Result { try UpstreamTLS(config.upstream.tls) }
         self.telemetry = ProxyTelemetry(config: config)
         self.shared = NIOLockedValueBox(Shared(scheduler: Scheduler(config: config)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, upstream: config.upstream)
+            pools[ObjectIdentifier(loop)] = UpstreamPool(
+                eventLoop: loop, upstream: config.upstream, tls: try? upstreamTLS.get())
         }
         self.pools = pools
     }
@@ -65,6 +84,11 @@ final class ProxyState: Sendable {
 
     /// `now` in seconds, the unit of request timelines.
     var seconds: Double { now.inSeconds }
+
+    /// The configuration of backend `index` (present or removed: the index stays valid).
+    func backend(_ index: Int) -> BackendConfig {
+        shared.withLockedValue { $0.scheduler.table.backends[index].config }
+    }
 
     /// A read of the backend table (health, models, load).
     func withTable<T>(_ body: (BackendTable) -> T) -> T {
@@ -89,17 +113,43 @@ final class ProxyState: Sendable {
 
     // MARK: - Requests
 
-    /// Admits a request: `make` receives its id. When it is queued, `waiter` is registered in the
+    /// Admits a request, giving it its id. When it is queued, `waiter` is registered in the
     /// same critical section, so a slot freed a moment later cannot miss it.
-    func submit(_ make: (UInt64) -> ScheduleRequest, waiter: Waiter) -> (id: UInt64, admission: Admission) {
+    func submit(_ request: ScheduleRequest, waiter: Waiter) -> (request: ScheduleRequest, admission: Admission) {
         let now = self.now
         return shared.withLockedValue { shared in
-            let id = shared.nextRequestID
+            var request = request
+            request.id = shared.nextRequestID
             shared.nextRequestID += 1
-            let admission = shared.scheduler.submit(make(id), now: now)
-            if case .queued = admission { shared.waiters[id] = waiter }
-            return (id, admission)
+            let admission = shared.scheduler.submit(request, now: now)
+            if case .queued = admission { shared.waiters[request.id] = waiter }
+            return (request, admission)
         }
+    }
+
+    /// Sends a request that failed before its first response byte to another backend (see
+    /// `Scheduler.retry`). A refusal changes nothing: the caller still holds `ticket`.
+    func retry(_ request: ScheduleRequest, releasing ticket: Ticket, waiter: Waiter) -> Admission {
+        let now = self.now
+        let (admission, handoffs) = shared.withLockedValue { shared -> (Admission, [(Ticket, Waiter?)]) in
+            let (admission, bound) = shared.scheduler.retry(request, releasing: ticket, now: now)
+            if case .queued = admission { shared.waiters[request.id] = waiter }
+            return (admission, bound.map { ($0, shared.waiters.removeValue(forKey: $0.request)) })
+        }
+        hand(handoffs)
+        return admission
+    }
+
+    // MARK: - Tenants
+
+    /// Takes a request's share of its tenant's limits, or the 429 saying which is exceeded.
+    func acquireTenant(_ tenant: String, limits: TenantLimits, tokens: Int) -> OpenAIError? {
+        let now = self.now
+        return shared.withLockedValue { $0.limiter.acquire(tenant: tenant, limits: limits, tokens: tokens, now: now) }
+    }
+
+    func releaseTenant(_ tenant: String) {
+        shared.withLockedValue { $0.limiter.release(tenant: tenant) }
     }
 
     func firstToken(_ ticket: inout Ticket) {
@@ -141,14 +191,42 @@ final class ProxyState: Sendable {
         deliver { $0.probeSucceeded(backend: backend, now: now) }
     }
 
+    func probeFailed(backend: Int, reason: String) {
+        let now = self.now
+        refuse { $0.probeFailed(backend: backend, reason: reason, now: now) }
+    }
+
     func markUnreachable(backend: Int, reason: String) {
         let now = self.now
-        let refusals = shared.withLockedValue { shared in
-            shared.scheduler.markUnreachable(backend: backend, reason: reason, now: now).compactMap { id, error in
-                shared.waiters.removeValue(forKey: id).map { ($0, error) }
-            }
+        refuse { $0.markUnreachable(backend: backend, reason: reason, now: now) }
+    }
+
+    /// An answer below 500 came back: the backend's failure count starts over.
+    func exchangeSucceeded(backend: Int) {
+        shared.withLockedValue { $0.scheduler.exchangeSucceeded(backend: backend) }
+    }
+
+    /// An exchange failed (connect, reset, stall, timeout or 5xx): counted by outlier detection,
+    /// which may eject the backend until a timer brings it back.
+    func exchangeFailed(backend: Int) {
+        let now = self.now
+        var ejection: Scheduler.Ejection?
+        refuse { scheduler in
+            let (ejected, refused) = scheduler.exchangeFailed(backend: backend, now: now)
+            ejection = ejected
+            return refused
         }
-        for (waiter, error) in refusals { waiter.eventLoop.execute { waiter.refused(error) } }
+        guard let ejection else { return }
+        let name = self.backend(backend).name
+        telemetry.upstreamError(backend: name, kind: "ejected")
+        logger.warning(
+            "backend ejected",
+            metadata: ["backend": "\(name)", "for": "\(ConfigUnits.format(ejection.length))"])
+        group.next().scheduleTask(in: TimeAmount(ejection.length)) { [self] in
+            let now = self.now
+            deliver { $0.ejectionEnded(backend: backend, now: now) }
+            logger.notice("backend readmitted after ejection", metadata: ["backend": "\(name)"])
+        }
     }
 
     func modelsDiscovered(backend: Int, _ models: [ModelCard]) {
@@ -164,11 +242,36 @@ final class ProxyState: Sendable {
         }
     }
 
+    /// Runs a scheduler event and tells each waiting request it refuses, on its own loop.
+    func refuse(_ event: (inout Scheduler) -> [(UInt64, OpenAIError)]) {
+        let refusals = shared.withLockedValue { shared in
+            event(&shared.scheduler).compactMap { id, error in
+                shared.waiters.removeValue(forKey: id).map { ($0, error) }
+            }
+        }
+        for (waiter, error) in refusals { waiter.eventLoop.execute { waiter.refused(error) } }
+    }
+
     /// Runs a scheduler event and hands each slot it binds to its waiter, on the waiter's loop.
-    private func deliver(_ event: (inout Scheduler) -> [Ticket]) {
+    func deliver(_ event: (inout Scheduler) -> [Ticket]) {
         let handoffs = shared.withLockedValue { shared -> [(Ticket, Waiter?)] in
             event(&shared.scheduler).map { ($0, shared.waiters.removeValue(forKey: $0.request)) }
         }
+        hand(handoffs)
+    }
+
+    /// A read-and-change of the scheduler under the lock, for fleet operations.
+    func withScheduler<T>(_ body: (inout Scheduler) -> T) -> T {
+        shared.withLockedValue { body(&$0.scheduler) }
+    }
+
+    /// Replaces the configuration in force (a reload); the scheduler takes its policies.
+    func replaceConfig(_ config: SwitchyardConfig) {
+        settings.withLockedValue { $0 = Settings(config) }
+        shared.withLockedValue { $0.scheduler.reconfigure(config) }
+    }
+
+    private func hand(_ handoffs: [(Ticket, Waiter?)]) {
         for (ticket, waiter) in handoffs {
             guard let waiter else {
                 // Cannot happen (every queued request has a waiter), but a slot must never leak.

@@ -20,13 +20,15 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
 
     let eventLoop: any EventLoop
     private let upstream: UpstreamConfig
+    private let tls: UpstreamTLS?
     private var idle: [Int: [Idle]] = [:]
     /// Connections ever opened, for tests and metrics of keep-alive reuse.
     private(set) var connectionsOpened = 0
 
-    init(eventLoop: any EventLoop, upstream: UpstreamConfig) {
+    init(eventLoop: any EventLoop, upstream: UpstreamConfig, tls: UpstreamTLS?) {
         self.eventLoop = eventLoop
         self.upstream = upstream
+        self.tls = tls
     }
 
     /// Hands `completion` a pooled idle connection to `backend` if one is open, else a new one.
@@ -84,6 +86,16 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
         idle = [:]
     }
 
+    /// Closes the idle connections to one backend (removed, or its address changed).
+    func closeIdle(backend: Int) {
+        eventLoop.preconditionInEventLoop()
+        for entry in idle[backend] ?? [] {
+            entry.expiry.cancel()
+            entry.connection.channel.close(promise: nil)
+        }
+        idle[backend] = nil
+    }
+
     private func remove(backend: Int, channel: any Channel) {
         idle[backend]?.removeAll { entry in
             guard entry.connection.channel === channel else { return false }
@@ -97,8 +109,9 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
         return ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(upstream.connectTimeout))
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try UpstreamTLS.secure(channel, to: url, with: tls)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }

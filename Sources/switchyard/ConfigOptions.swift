@@ -55,7 +55,7 @@ struct ConfigOptions: ParsableArguments {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationFailure("config file \(path): cannot be read")
             }
-            do { config = try ConfigLoader.load(yaml: text) } catch {
+            do { config = try ConfigLoader.load(yaml: text, environment: ProcessInfo.processInfo.environment) } catch {
                 throw ConfigurationFailure("config file \(path): \(error.message)")
             }
         }
@@ -90,6 +90,19 @@ struct ConfigOptions: ParsableArguments {
             for index in config.backends.indices { config.backends[index].maxConcurrent = maxConcurrent }
         }
         if let accessLog { config.telemetry.accessLog = AccessLogTarget(parsing: accessLog) }
+        if let keys = ProcessInfo.processInfo.environment["SWITCHYARD_API_KEYS"], !keys.isEmpty {
+            do { config.auth.keys += try AuthConfig.parseEnvironment(keys) } catch {
+                throw ConfigurationFailure(error.message)
+            }
+        }
+        if config.admin.token == nil, let token = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"],
+            !token.isEmpty
+        {
+            guard token.count >= 16 else {
+                throw ConfigurationFailure("SWITCHYARD_ADMIN_TOKEN: must be at least 16 characters")
+            }
+            config.admin.token = token
+        }
         if noTelemetry { config.telemetry.enabled = false }
         if let logLevel {
             guard let level = LogLevel(rawValue: logLevel) else {

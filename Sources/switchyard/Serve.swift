@@ -16,7 +16,15 @@ struct Serve: AsyncParsableCommand {
         let config = try options.effectiveConfig()
         let logger = LogSetup.bootstrapped(level: config.logLevel, label: "switchyard")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = ProxyServer(config: config, group: group, logger: logger)
+        // SIGHUP and the admin API's reload read the file again, with the same flags over it.
+        let options = SendableOptions(options: self.options)
+        var reloader: (@Sendable () throws(ConfigError) -> SwitchyardConfig)?
+        if self.options.config != nil {
+            reloader = { () throws(ConfigError) -> SwitchyardConfig in
+                do { return try options.options.effectiveConfig() } catch { throw ConfigError("\(error)") }
+            }
+        }
+        let server = ProxyServer(config: config, group: group, logger: logger, reloader: reloader)
         let services = ServiceGroup(
             configuration: .init(
                 services: [ProxyService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint],
@@ -24,6 +32,11 @@ struct Serve: AsyncParsableCommand {
         try await services.run()
         try await group.shutdownGracefully()
     }
+}
+
+/// The parsed flags are plain values; the reload closure reads them from another thread.
+private struct SendableOptions: @unchecked Sendable {
+    let options: ConfigOptions
 }
 
 struct CheckConfig: AsyncParsableCommand {

@@ -66,8 +66,6 @@ struct BackendURLTests {
     @Test(
         "rejections say what is wrong",
         arguments: [
-            ("https://h:8443", "https://"),
-            ("HTTPS://h", "https://"),
             ("ftp://h", "must look like http://host:port[/prefix]"),
             ("h:8000", "must look like http://host:port[/prefix]"),
             ("", "must look like http://host:port[/prefix]"),
@@ -103,11 +101,16 @@ struct BackendURLTests {
         }
     }
 
-    @Test("an https URL's message explains that https is unsupported")
-    func httpsMessage() {
-        #expect(throws: ConfigError("https:// backends are not supported yet; use http://host:port")) {
-            _ = try BackendURL(parsing: "https://h")
-        }
+    @Test("https URLs use TLS, default to port 443 and keep the scheme in their description")
+    func httpsURLs() throws {
+        let plain = try BackendURL(parsing: "HTTPS://Vllm.example")
+        #expect(plain.usesTLS && plain.port == 443 && plain.hostHeader == "vllm.example")
+        #expect(plain.description == "https://vllm.example")
+        let custom = try BackendURL(parsing: "https://h:8443/prefix/")
+        #expect(custom.usesTLS && custom.port == 8443 && custom.pathPrefix == "/prefix")
+        #expect(try BackendURL(parsing: custom.description) == custom)
+        // The same host and port over http and https are different backends.
+        #expect(try BackendURL(parsing: "http://h:8443") != custom)
     }
 
     @Test(

@@ -136,41 +136,41 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "unknown top-level key", yaml: "lisen:\n  port: 1\n",
             message:
-                "lisen: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, telemetry, upstream)"
+                "lisen: unknown key (known keys here: admin, admission, auth, backends, discovery, limits, listen, log_level, outlier, queue, retries, routing, shutdown, telemetry, upstream)"
         ),
         ConfigErrorCase(
             label: "unknown key in listen", yaml: "listen:\n  hots: 0.0.0.0\n",
-            message: "listen.hots: unknown key (known keys here: host, port)"),
+            message: "listen.hots: unknown key (known keys here: host, port, tls)"),
         ConfigErrorCase(
             label: "unknown key in a backend", yaml: "backends:\n  - url: http://a\n  - url: http://b\n    weight: 2\n",
             message:
-                "backends[1].weight: unknown key (known keys here: max_concurrent, max_inflight_tokens, name, priority_scheduling, url)"
+                "backends[1].weight: unknown key (known keys here: api_key, api_key_env, max_concurrent, max_inflight_tokens, name, priority_scheduling, url)"
         ),
         ConfigErrorCase(
             label: "unknown key in limits", yaml: "limits:\n  max_body: 1MiB\n",
             message:
-                "limits.max_body: unknown key (known keys here: body_timeout, header_timeout, idle_timeout, max_body_bytes, max_header_bytes)"
+                "limits.max_body: unknown key (known keys here: body_timeout, header_timeout, idle_timeout, max_body_bytes, max_connections_per_ip, max_header_bytes)"
         ),
         ConfigErrorCase(
             label: "unknown key in upstream", yaml: "upstream:\n  pool_idle: 1s\n",
             message:
-                "upstream.pool_idle: unknown key (known keys here: connect_timeout, max_idle_per_backend, pool_idle_timeout, stream_idle_timeout)"
+                "upstream.pool_idle: unknown key (known keys here: connect_timeout, first_token_timeout, max_idle_per_backend, pool_idle_timeout, stream_idle_timeout, tls)"
         ),
         ConfigErrorCase(
             label: "unknown key in discovery", yaml: "discovery:\n  interval: 1s\n",
             message:
-                "discovery.interval: unknown key (known keys here: health_check_interval, models_refresh_interval, probe_timeout)"
+                "discovery.interval: unknown key (known keys here: dns, dns_interval, dns_max_concurrent, health_check_interval, healthy_threshold, models_refresh_interval, probe_timeout, unhealthy_threshold)"
         ),
         ConfigErrorCase(
             label: "unknown key in shutdown", yaml: "shutdown:\n  grace: 1s\n",
             message: "shutdown.grace: unknown key (known keys here: grace_period)"),
         ConfigErrorCase(
             label: "unknown key reported even next to a bad value", yaml: "listen:\n  port: 99999\n  hots: x\n",
-            message: "listen.hots: unknown key (known keys here: host, port)"),
+            message: "listen.hots: unknown key (known keys here: host, port, tls)"),
         ConfigErrorCase(
             label: "non-string key", yaml: "1: x\n",
             message:
-                "1: unknown key (known keys here: admission, backends, discovery, limits, listen, log_level, queue, routing, shutdown, telemetry, upstream)"
+                "1: unknown key (known keys here: admin, admission, auth, backends, discovery, limits, listen, log_level, outlier, queue, retries, routing, shutdown, telemetry, upstream)"
         ),
         // Wrong shapes
         ConfigErrorCase(
@@ -206,14 +206,14 @@ struct ConfigLoaderTests {
         ConfigErrorCase(
             label: "empty backend entry", yaml: "backends:\n  - {}\n", message: "backends[0].url: is required"),
         ConfigErrorCase(
-            label: "https url", yaml: "backends:\n  - url: http://a:1\n  - url: https://b:443\n",
-            message: "backends[1].url: https:// backends are not supported yet; use http://host:port"),
+            label: "ftp url", yaml: "backends:\n  - url: http://a:1\n  - url: ftp://b:443\n",
+            message: "backends[1].url: must look like http://host:port[/prefix] or https://…, got \"ftp://b:443\""),
         ConfigErrorCase(
             label: "bad port in url", yaml: "backends:\n  - url: http://a:0\n",
             message: "backends[0].url: port must be 1-65535, got 0"),
         ConfigErrorCase(
             label: "not a url", yaml: "backends:\n  - url: localhost:8000\n",
-            message: "backends[0].url: must look like http://host:port[/prefix], got \"localhost:8000\""),
+            message: "backends[0].url: must look like http://host:port[/prefix] or https://…, got \"localhost:8000\""),
         ConfigErrorCase(
             label: "query in url", yaml: "backends:\n  - url: \"http://a:1/?x=1\"\n",
             message: "backends[0].url: must not have a query or fragment, got \"http://a:1/?x=1\""),

@@ -1,28 +1,30 @@
-/// A backend's base address: `http://host:port` with an optional path prefix that is put in
+/// A backend's base address: `http(s)://host:port` with an optional path prefix that is put in
 /// front of every forwarded path (`http://10.0.0.5:8000/replica-a` → `/replica-a/v1/models`).
 public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
     /// Empty, or starts with `/` and has no trailing `/`.
     public var pathPrefix: String
+    /// `https://`: the connection is TLS (verified against `upstream.tls`).
+    public var usesTLS: Bool
 
-    public init(host: String, port: Int, pathPrefix: String = "") {
+    public init(host: String, port: Int, pathPrefix: String = "", usesTLS: Bool = false) {
         self.host = host
         self.port = port
         self.pathPrefix = pathPrefix
+        self.usesTLS = usesTLS
     }
 
-    /// Parses `http://host[:port][/prefix]`; the port defaults to 80. The message of the thrown
-    /// error says what is wrong, for the config loader to put after the field's name.
+    /// Parses `http(s)://host[:port][/prefix]`; the port defaults to 80 (443 for https). The
+    /// message of the thrown error says what is wrong, for the config loader to put after the
+    /// field's name.
     public init(parsing text: String) throws(ConfigError) {
         let lower = text.lowercased()
-        guard lower.hasPrefix("http://") else {
-            if lower.hasPrefix("https://") {
-                throw ConfigError("https:// backends are not supported yet; use http://host:port")
-            }
-            throw ConfigError("must look like http://host:port[/prefix], got \"\(text)\"")
+        let usesTLS = lower.hasPrefix("https://")
+        guard lower.hasPrefix("http://") || usesTLS else {
+            throw ConfigError("must look like http://host:port[/prefix] or https://…, got \"\(text)\"")
         }
-        let rest = text.dropFirst("http://".count)
+        let rest = text.dropFirst(usesTLS ? "https://".count : "http://".count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         var path = String(rest.dropFirst(authority.count))
         if path.contains("?") || path.contains("#") {
@@ -34,7 +36,7 @@ public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
             throw ConfigError("must not contain user credentials, got \"\(text)\"")
         }
         var host = Substring(authority)
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if host.hasPrefix("[") {  // [IPv6]:port
             guard let close = host.firstIndex(of: "]") else {
                 throw ConfigError("has an unterminated IPv6 address, got \"\(text)\"")
@@ -71,14 +73,14 @@ public struct BackendURL: Sendable, Hashable, CustomStringConvertible {
             throw ConfigError("port must be 1-65535, got \(port)")
         }
         // Host names are case-insensitive: one spelling, so duplicates are found.
-        self.init(host: host.lowercased(), port: port, pathPrefix: path)
+        self.init(host: host.lowercased(), port: port, pathPrefix: path, usesTLS: usesTLS)
     }
 
     /// The value for a `Host` header sent to this backend.
     public var hostHeader: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? h : "\(h):\(port)"
+        return port == (usesTLS ? 443 : 80) ? h : "\(h):\(port)"
     }
 
-    public var description: String { "http://\(hostHeader)\(pathPrefix)" }
+    public var description: String { "\(usesTLS ? "https" : "http")://\(hostHeader)\(pathPrefix)" }
 }

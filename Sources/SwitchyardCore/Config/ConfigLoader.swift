@@ -4,7 +4,10 @@ import Yams
 /// dotted path of the field (`backends[1].url: ...`); unknown keys are errors, so a typo never
 /// silently leaves a default in force.
 public enum ConfigLoader {
-    public static func load(yaml: String) throws(ConfigError) -> SwitchyardConfig {
+    /// `environment` resolves the `*_env` keys (secrets kept out of the file).
+    public static func load(yaml: String, environment: [String: String] = [:]) throws(ConfigError)
+        -> SwitchyardConfig
+    {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -16,18 +19,25 @@ public enum ConfigLoader {
         let top = try Fields(root, path: "")
         try top.allow([
             "listen", "backends", "limits", "upstream", "discovery", "shutdown", "admission", "routing", "queue",
-            "telemetry", "log_level",
+            "telemetry", "log_level", "outlier", "retries", "admin", "auth",
         ])
 
         if let listen = try top.mapping("listen") {
-            try listen.allow(["host", "port"])
+            try listen.allow(["host", "port", "tls"])
             config.listen.host = try listen.string("host") ?? config.listen.host
             config.listen.port = try listen.int("port", in: 0...65535) ?? config.listen.port
+            if let tls = try listen.mapping("tls") {
+                try tls.allow(["certificate", "key"])
+                config.listen.tls = try tls.tlsFiles()
+            }
         }
         if let list = try top.sequence("backends") {
             for (index, node) in list.enumerated() {
                 let backend = try Fields(node, path: "backends[\(index)]")
-                try backend.allow(["name", "url", "max_concurrent", "max_inflight_tokens", "priority_scheduling"])
+                try backend.allow([
+                    "name", "url", "max_concurrent", "max_inflight_tokens", "priority_scheduling", "api_key",
+                    "api_key_env",
+                ])
                 guard let urlText = try backend.string("url") else {
                     throw ConfigError("backends[\(index)].url: is required")
                 }
@@ -40,13 +50,17 @@ public enum ConfigLoader {
                 entry.maxConcurrent = try backend.int("max_concurrent", in: 1...1_000_000) ?? entry.maxConcurrent
                 entry.maxInFlightTokens = try backend.int("max_inflight_tokens", in: 1...1_000_000_000)
                 entry.priorityScheduling = try backend.bool("priority_scheduling") ?? false
+                entry.apiKey = try backend.secret("api_key", environment: environment)
                 config.backends.append(entry)
             }
         }
         if let limits = try top.mapping("limits") {
             try limits.allow([
                 "max_header_bytes", "max_body_bytes", "header_timeout", "body_timeout", "idle_timeout",
+                "max_connections_per_ip",
             ])
+            config.limits.maxConnectionsPerIP =
+                try limits.int("max_connections_per_ip", in: 0...10_000_000) ?? config.limits.maxConnectionsPerIP
             config.limits.maxHeaderBytes = try limits.size("max_header_bytes") ?? config.limits.maxHeaderBytes
             config.limits.maxBodyBytes = try limits.size("max_body_bytes") ?? config.limits.maxBodyBytes
             config.limits.headerTimeout = try limits.duration("header_timeout") ?? config.limits.headerTimeout
@@ -54,7 +68,22 @@ public enum ConfigLoader {
             config.limits.idleTimeout = try limits.duration("idle_timeout") ?? config.limits.idleTimeout
         }
         if let upstream = try top.mapping("upstream") {
-            try upstream.allow(["connect_timeout", "pool_idle_timeout", "max_idle_per_backend", "stream_idle_timeout"])
+            try upstream.allow([
+                "connect_timeout", "pool_idle_timeout", "max_idle_per_backend", "stream_idle_timeout",
+                "first_token_timeout", "tls",
+            ])
+            config.upstream.firstTokenTimeout =
+                try upstream.duration("first_token_timeout") ?? config.upstream.firstTokenTimeout
+            if let tls = try upstream.mapping("tls") {
+                try tls.allow(["ca_file", "certificate", "key", "verify"])
+                config.upstream.tls.caFile = try tls.string("ca_file")
+                let certificate = try tls.string("certificate")
+                let key = try tls.string("key")
+                if certificate != nil || key != nil {
+                    config.upstream.tls.clientCertificate = try tls.tlsFiles()
+                }
+                config.upstream.tls.verify = try tls.bool("verify") ?? true
+            }
             config.upstream.connectTimeout = try upstream.duration("connect_timeout") ?? config.upstream.connectTimeout
             config.upstream.poolIdleTimeout =
                 try upstream.duration("pool_idle_timeout") ?? config.upstream.poolIdleTimeout
@@ -64,7 +93,11 @@ public enum ConfigLoader {
                 try upstream.duration("stream_idle_timeout") ?? config.upstream.streamIdleTimeout
         }
         if let discovery = try top.mapping("discovery") {
-            try discovery.allow(["health_check_interval", "models_refresh_interval", "probe_timeout"])
+            try discovery.allow([
+                "health_check_interval", "models_refresh_interval", "probe_timeout", "unhealthy_threshold",
+                "healthy_threshold", "dns", "dns_interval", "dns_max_concurrent",
+            ])
+            try loadDiscoveryExtras(discovery, into: &config)
             config.discovery.healthCheckInterval =
                 try discovery.duration("health_check_interval") ?? config.discovery.healthCheckInterval
             config.discovery.modelsRefreshInterval =
@@ -78,8 +111,9 @@ public enum ConfigLoader {
         if let admission = try top.mapping("admission") {
             try admission.allow([
                 "bytes_per_token", "remote_image_tokens", "video_tokens", "margin", "allow_file_media", "mode",
-                "default_output_reservation", "exact_check",
+                "default_output_reservation", "exact_check", "media_domains",
             ])
+            config.admission.mediaDomains = try admission.strings("media_domains") ?? []
             config.admission.bytesPerToken = try admission.number("bytes_per_token") ?? config.admission.bytesPerToken
             config.admission.remoteImageTokens =
                 try admission.int("remote_image_tokens", in: 1...1_000_000) ?? config.admission.remoteImageTokens
@@ -154,6 +188,7 @@ public enum ConfigLoader {
                 config.telemetry.goodput = slo.isEmpty ? nil : slo
             }
         }
+        try loadReliability(top, into: &config, environment: environment)
         if let level = try top.string("log_level") {
             guard let parsed = LogLevel(rawValue: level) else {
                 let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
@@ -166,7 +201,7 @@ public enum ConfigLoader {
 }
 
 /// One YAML mapping being read, with the path used in error messages.
-private struct Fields {
+struct Fields {
     let path: String
     let entries: [(key: String, value: Node)]
 
@@ -286,7 +321,7 @@ private struct Fields {
 
 extension Node {
     /// `~`, `null` or nothing at all: YAML's null, which the config treats as "not set".
-    fileprivate var isNull: Bool {
+    var isNull: Bool {
         guard case .scalar = self else { return false }
         return tag.rawValue == "tag:yaml.org,2002:null"
     }

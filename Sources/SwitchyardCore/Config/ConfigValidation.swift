@@ -2,9 +2,11 @@ extension SwitchyardConfig {
     /// Rules that involve more than one field, or that only make sense once flags have been
     /// merged over the file. Called before anything binds a socket.
     public func validate() throws(ConfigError) {
-        if backends.isEmpty {
-            throw ConfigError("backends: at least one backend is required (in the file or with --backend URL)")
+        if backends.isEmpty && discovery.dns == nil {
+            throw ConfigError(
+                "backends: at least one backend is required (in the file, with --backend URL, or from discovery.dns)")
         }
+        try validateReliability()
         var names = Set<String>()
         var urls = Set<BackendURL>()
         for (index, backend) in backends.enumerated() {
@@ -195,5 +197,48 @@ enum YAMLString {
             }
         }
         return out + "\""
+    }
+}
+
+extension SwitchyardConfig {
+    func validateReliability() throws(ConfigError) {
+        for (field, value) in [
+            ("outlier.base_ejection", outlier.baseEjection), ("outlier.max_ejection", outlier.maxEjection),
+            ("retries.budget", retries.budget),
+        ] where value <= .zero {
+            throw ConfigError("\(field): must be greater than zero")
+        }
+        if outlier.maxEjection < outlier.baseEjection {
+            throw ConfigError("outlier.max_ejection: must be at least outlier.base_ejection")
+        }
+        if upstream.firstTokenTimeout < .zero {
+            throw ConfigError("upstream.first_token_timeout: must not be negative (0 turns it off)")
+        }
+        if let dns = discovery.dns {
+            if dns.interval <= .zero { throw ConfigError("discovery.dns_interval: must be greater than zero") }
+            guard dns.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }) else {
+                throw ConfigError("discovery.dns: \"\(dns.name)\" is not a host name")
+            }
+        }
+        if admin.token != nil, admin.host == listen.host, admin.port == listen.port, admin.port != 0 {
+            throw ConfigError("admin.port: \(admin.port) is the client listener's port; the admin API needs its own")
+        }
+        for (index, domain) in admission.mediaDomains.enumerated() {
+            let bare = domain.hasPrefix("*.") ? String(domain.dropFirst(2)) : domain
+            guard !bare.isEmpty, bare.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.".contains($0)) })
+            else {
+                throw ConfigError(
+                    "admission.media_domains[\(index)]: must be a host name or *.domain, got \"\(domain)\"")
+            }
+        }
+        var tenants: [String: TenantLimits] = [:]
+        for (index, key) in auth.keys.enumerated() {
+            if let limits = tenants[key.tenant], limits != key.limits {
+                throw ConfigError(
+                    "auth.keys[\(index)]: tenant `\(key.tenant)` has other limits on an earlier key; "
+                        + "a tenant's limits are shared by its keys, so give them once")
+            }
+            tenants[key.tenant] = key.limits
+        }
     }
 }

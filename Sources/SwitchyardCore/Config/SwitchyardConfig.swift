@@ -11,6 +11,10 @@ public struct SwitchyardConfig: Sendable, Equatable {
     public var routing = RoutingConfig()
     public var queue = QueueConfig()
     public var telemetry = TelemetryConfig()
+    public var outlier = OutlierConfig()
+    public var retries = RetryConfig()
+    public var admin = AdminConfig()
+    public var auth = AuthConfig()
     public var logLevel: LogLevel = .info
 
     public init() {}
@@ -19,6 +23,8 @@ public struct SwitchyardConfig: Sendable, Equatable {
 public struct ListenConfig: Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8000
+    /// Serve HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) with these files.
+    public var tls: TLSFiles?
     public init() {}
 }
 
@@ -34,6 +40,9 @@ public struct BackendConfig: Sendable, Equatable {
     /// The backend runs vLLM with `--scheduling-policy priority`: a request's `priority` is
     /// forwarded. Otherwise it is removed (vLLM releases that enforce it answer 400 to it).
     public var priorityScheduling = false
+    /// Sent to the backend as `Authorization: Bearer …` (vLLM's `--api-key`). The client's own
+    /// `Authorization` is never forwarded.
+    public var apiKey: String?
 
     public init(name: String, url: BackendURL, maxConcurrent: Int = 256, maxInFlightTokens: Int? = nil) {
         self.name = name
@@ -55,6 +64,8 @@ public struct LimitsConfig: Sendable, Equatable {
     public var bodyTimeout: Duration = .seconds(60)
     /// A keep-alive client connection with no request in progress is closed after this.
     public var idleTimeout: Duration = .seconds(60)
+    /// Open client connections per IP address (0: no cap). Above it, 429 and close.
+    public var maxConnectionsPerIP = 0
     public init() {}
 }
 
@@ -68,6 +79,11 @@ public struct UpstreamConfig: Sendable, Equatable {
     /// A stream from which nothing has arrived for this long (its first token included) is
     /// treated as a failed backend: the client gets an error event and [DONE]. Zero disables.
     public var streamIdleTimeout: Duration = .seconds(60)
+    /// A request with no response byte this long after dispatch is cancelled there and sent
+    /// once to another backend (zero disables). Its response head is held back until then.
+    public var firstTokenTimeout: Duration = .zero
+    /// Trust for `https://` backends.
+    public var tls = UpstreamTLSConfig()
     public init() {}
 }
 
@@ -77,6 +93,10 @@ public struct DiscoveryConfig: Sendable, Equatable {
     public var modelsRefreshInterval: Duration = .seconds(30)
     /// Timeout of one probe or model-list request.
     public var probeTimeout: Duration = .seconds(2)
+    /// Probe results in a row that change a backend's health.
+    public var thresholds = HealthThresholds()
+    /// Backends from DNS records, besides (or instead of) `backends`.
+    public var dns: DNSDiscoveryConfig?
     public init() {}
 }
 
@@ -100,12 +120,14 @@ public struct AdmissionConfig: Sendable, Equatable {
     /// Borderline requests (estimate within `margin` of the limit) are counted exactly with the
     /// backend's `/tokenize` before they are admitted.
     public var exactCheck = true
+    /// Hosts `http(s)://` media may come from (`*.example.com` covers subdomains); empty: any.
+    public var mediaDomains: [String] = []
     public init() {}
 
     public var profileCosts: ProfileCosts {
         ProfileCosts(
             remoteImageTokens: remoteImageTokens, videoTokens: videoTokens, utf8BytesPerToken: bytesPerToken,
-            allowFileMedia: allowFileMedia)
+            allowFileMedia: allowFileMedia, mediaDomains: mediaDomains)
     }
 }
 

@@ -36,11 +36,15 @@ public struct ProfileCosts: Sendable, Equatable {
     public var utf8BytesPerToken = 4.0
     /// Whether `file://` media from clients is accepted (then priced like remote media).
     public var allowFileMedia = false
+    /// Where `http(s)://` media may come from (empty: anywhere).
+    public var mediaDomains = MediaDomains([])
 
     public init(
         imageCost: GLMImageCost = GLMImageCost(), remoteImageTokens: Int? = nil, videoTokens: Int = 16_384,
-        audioTokens: Int = 1_500, utf8BytesPerToken: Double = 4.0, allowFileMedia: Bool = false
+        audioTokens: Int = 1_500, utf8BytesPerToken: Double = 4.0, allowFileMedia: Bool = false,
+        mediaDomains: [String] = []
     ) {
+        self.mediaDomains = MediaDomains(mediaDomains)
         self.imageCost = imageCost
         self.remoteImageTokens = remoteImageTokens ?? imageCost.maxTokensPerImage
         self.videoTokens = videoTokens
@@ -323,6 +327,20 @@ public enum RequestProfiler {
         let raw = UnsafeRawBufferPointer(rebasing: body[url.bytes])
         switch scheme(of: raw) {
         case "http", "https":
+            if !costs.mediaDomains.isEmpty {
+                let text =
+                    url.hasEscapes
+                    ? JSONScanner.decodeValidatedString(raw) : String(decoding: raw, as: UTF8.self)
+                guard costs.mediaDomains.allows(text) else {
+                    return .failure(
+                        OpenAIError(
+                            status: 400,
+                            message:
+                                "\(name) is fetched from a host that is not allowed (admission.media_domains); send "
+                                + "it inline as a data: URL or from an allowed host.",
+                            param: "messages", reason: "media_domain_refused"))
+                }
+            }
             return .success(MediaPart(index: index, kind: part.kind, source: .remote, tokens: flatCost))
         case "file":
             guard costs.allowFileMedia else {

@@ -37,11 +37,11 @@ public struct FairQueue: Sendable {
     public private(set) var tenantTokens: [String: Int] = [:]
     private var tenantCounts: [String: Int] = [:]
 
-    private let quantum: Double
+    private var quantum: Double
     /// Aging interval in seconds (0: no aging); bands are computed in floating point because
     /// `Duration` division is costly and runs for every waiting request.
-    private let agingSeconds: Double
-    private let weights: [String: Double]
+    private var agingSeconds: Double
+    private var weights: [String: Double]
     /// Tenants with waiting requests, in the order they became active (the DRR ring).
     private var ring: [String] = []
     private var deficits: [String: Double] = [:]
@@ -51,6 +51,13 @@ public struct FairQueue: Sendable {
     private var nextIndex = 0
 
     public init(quantum: Int = 4096, agingInterval: Duration = .seconds(5), weights: [String: Double] = [:]) {
+        self.quantum = Double(max(1, quantum))
+        self.agingSeconds = max(0, agingInterval.inSeconds)
+        self.weights = weights
+    }
+
+    /// New parameters (a reload) for the requests waiting and those to come.
+    public mutating func reconfigure(quantum: Int, agingInterval: Duration, weights: [String: Double]) {
         self.quantum = Double(max(1, quantum))
         self.agingSeconds = max(0, agingInterval.inSeconds)
         self.weights = weights

@@ -17,6 +17,8 @@ public struct ScheduleRequest: Sendable, Equatable {
     public var sessionKey: UInt64?
     /// How long it may wait in the queue.
     public var timeout: Duration
+    /// Backends it must not go to: those a retry already tried.
+    public var excluded: [Int] = []
 
     public init(
         id: UInt64, model: String?, need: ContextNeed? = nil, prompt: Int = 0, output: Int = 0, priority: Int = 0,
@@ -53,20 +55,21 @@ public enum Admission: Sendable, Equatable {
 /// Every event that frees capacity returns the queued requests it binds, in queue order.
 public struct Scheduler: Sendable {
     public internal(set) var table: BackendTable
-    public private(set) var queue: FairQueue
+    public internal(set) var queue: FairQueue
     public private(set) var drain = DrainRate()
-    public private(set) var counters = Counters()
-    let routing: RoutingConfig
-    let queueConfig: QueueConfig
-    let margin: Double
-    let ring: HashRing
+    public internal(set) var counters = Counters()
+    var routing: RoutingConfig
+    var queueConfig: QueueConfig
+    var margin: Double
+    var ring: HashRing
+    var outlier: OutlierConfig
     /// Where ties (and round-robin) start next, per model (`""` for requests without one): one
     /// shared point would be moved by other models' requests, and a model whose backends lie
     /// before another's would start at the same backend every time.
     var rotation: [String: Int] = [:]
     var random: SeededRandom
     /// Scrapes older than this are ignored (three missed scrapes).
-    let scrapeMaxAge: Duration
+    var scrapeMaxAge: Duration
 
     /// Event counts, for `/metrics` and tests.
     public struct Counters: Sendable, Equatable {
@@ -79,10 +82,15 @@ public struct Scheduler: Sendable {
         public var refusedWhileQueued = 0
         /// Refusals of new requests, by reason.
         public var refused: [String: Int] = [:]
+        /// Requests sent again to another backend before any response byte reached the client.
+        public var retried = 0
+        /// Backends ejected by outlier detection.
+        public var ejections = 0
     }
 
     public init(config: SwitchyardConfig, seed: UInt64 = 0x5317_c4a7) {
-        table = BackendTable(config.backends)
+        table = BackendTable(config.backends, thresholds: config.discovery.thresholds)
+        outlier = config.outlier
         queue = FairQueue(
             quantum: config.queue.quantum, agingInterval: config.queue.agingInterval,
             weights: config.queue.tenantWeights)
@@ -97,9 +105,16 @@ public struct Scheduler: Sendable {
     // MARK: - Requests
 
     public mutating func submit(_ request: ScheduleRequest, now: Duration) -> Admission {
+        let admission = decide(request, now: now)
+        if case .refuse(let error) = admission { counters.refused[error.reason, default: 0] += 1 }
+        return admission
+    }
+
+    /// `submit` without counting a refusal (retries are not new requests).
+    mutating func decide(_ request: ScheduleRequest, now: Duration) -> Admission {
         let eligible: [Int]
-        switch table.eligible(model: request.model, need: request.need, margin: margin) {
-        case .failure(let error): return refuse(error)
+        switch table.eligible(model: request.model, need: request.need, margin: margin, excluding: request.excluded) {
+        case .failure(let error): return .refuse(error)
         case .success(let backends): eligible = backends
         }
         let withRoom = eligible.filter { table.backends[$0].hasRoom(for: request.tokens) }
@@ -107,7 +122,7 @@ public struct Scheduler: Sendable {
             counters.dispatched += 1
             return .dispatch(place(request, among: withRoom, now: now))
         }
-        if let refusal = queueRefusal(for: request, now: now) { return refuse(refusal) }
+        if let refusal = queueRefusal(for: request, now: now) { return .refuse(refusal) }
         if queue.isEmpty { drain.setSaturated(true, now: now) }
         queue.append(QueuedRequest(request: request, enqueuedAt: now, deadline: now + request.timeout))
         counters.queued += 1
@@ -164,15 +179,28 @@ public struct Scheduler: Sendable {
         return bindWaiting(now: now)
     }
 
+    /// A probe failed: counted against `unhealthy_threshold`; when that takes the backend out,
+    /// the waiting requests nothing else can serve are refused (see `markUnreachable`).
+    public mutating func probeFailed(backend: Int, reason: String, now: Duration) -> [(UInt64, OpenAIError)] {
+        guard table.probeFailed(backend: backend, reason: reason) else { return [] }
+        return refuseUnservable(now: now)
+    }
+
     /// The backend leaves rotation. Waiting requests that no healthy backend can serve any more
     /// are refused at once (503 `no_healthy_backend`) rather than left to time out.
     public mutating func markUnreachable(backend: Int, reason: String, now: Duration) -> [(UInt64, OpenAIError)] {
         table.markUnreachable(backend: backend, reason: reason)
+        return refuseUnservable(now: now)
+    }
+
+    /// Refuses the waiting requests that no backend in rotation can serve any more.
+    mutating func refuseUnservable(now: Duration) -> [(UInt64, OpenAIError)] {
         var refused: [(UInt64, OpenAIError)] = []
         for entry in queue.entries {
             guard
                 case .failure(let error) = table.eligible(
-                    model: entry.request.model, need: entry.request.need, margin: margin)
+                    model: entry.request.model, need: entry.request.need, margin: margin,
+                    excluding: entry.request.excluded)
             else { continue }
             _ = queue.remove(id: entry.request.id)
             counters.refusedWhileQueued += 1
@@ -237,7 +265,7 @@ public struct Scheduler: Sendable {
     /// list, for the queue scan.
     func canPlace(_ request: ScheduleRequest) -> Bool {
         var anyFits = false
-        for index in table.backends.indices {
+        for index in table.backends.indices where !request.excluded.contains(index) {
             let backend = table.backends[index]
             guard backend.canServe(request.model) else { continue }
             if let need = request.need, let limit = table.contextLimit(of: index, model: request.model),
@@ -253,7 +281,9 @@ public struct Scheduler: Sendable {
     }
 
     func backendsWithRoom(for request: ScheduleRequest) -> [Int] {
-        guard case .success(let eligible) = table.eligible(model: request.model, need: request.need, margin: margin)
+        guard
+            case .success(let eligible) = table.eligible(
+                model: request.model, need: request.need, margin: margin, excluding: request.excluded)
         else { return [] }
         return eligible.filter { table.backends[$0].hasRoom(for: request.tokens) }
     }
@@ -313,11 +343,6 @@ public struct Scheduler: Sendable {
     func retryAfter(forTokens tokens: Int) -> Int {
         guard let seconds = drain.secondsToDrain(tokens) else { return 1 }
         return max(1, min(3600, Int(seconds.rounded(.up))))
-    }
-
-    mutating func refuse(_ error: OpenAIError) -> Admission {
-        counters.refused[error.reason, default: 0] += 1
-        return .refuse(error)
     }
 
     static func secondsText(_ seconds: Double) -> String {
