@@ -23,6 +23,7 @@ extension ClientRequestHandler {
         if case .refuse = admission { return false }
         admitted.scheduled = request
         endExchange(exchange, connectionReusable: false, releasingSlot: false)
+        proxy.telemetry.retried(backend: proxy.backend(failed).name)
         proxy.logger.info(
             "retrying on another backend",
             metadata: [

@@ -209,8 +209,10 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             // One pass: validity, model, output budget, text size, and each image's token cost
             // from its header (base64 decoded only that far).
+            let costs = proxy.profileCosts
+            let endpoint: RequestProfiler.Endpoint = path == "/v1/completions" ? .completions : .chatCompletions
             let profiled = request.body.withUnsafeReadableBytes {
-                RequestProfiler.profile($0, costs: proxy.profileCosts)
+                RequestProfiler.profile($0, costs: costs, endpoint: endpoint)
             }
             switch profiled {
             case .failure(let error):

@@ -38,7 +38,9 @@ enum LocalResponse {
 }
 
 /// A connection refused as a whole (over `limits.max_connections_per_ip`): the error is written
-/// as soon as the connection is up, without reading anything, and the connection closed.
+/// as soon as the connection is up, and the connection closed once the client has sent its
+/// request (closing before it arrives would reset it, and the client might never read the
+/// answer) or after a second at most. Nothing it sends is parsed.
 final class ConnectionRefusal: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let error: OpenAIError
@@ -47,10 +49,14 @@ final class ConnectionRefusal: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let bytes = context.channel.allocator.buffer(string: LocalResponse.rawHTTP(error))
-        context.writeAndFlush(NIOAny(bytes)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+        let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { loopContext.value.close(promise: nil) }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // nothing is read
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.close(promise: nil)
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 }

@@ -98,6 +98,11 @@ final class ProxyTelemetry: Sendable {
 
     var logsAccess: Bool { accessLog.withLockedValue { $0 != nil } }
 
+    /// A request left `backend` for another before the client saw a byte.
+    func retried(backend: String) {
+        counter(MetricCatalog.retries, [("backend", backend)]).increment()
+    }
+
     func log(_ entry: AccessLogEntry) {
         accessLog.withLockedValue { $0 }?.write(entry.json)
     }
@@ -114,6 +119,7 @@ final class ProxyTelemetry: Sendable {
             gauge(MetricCatalog.inFlightTokens, label).set(to: Double(backend.load.reservedTokens))
             gauge(MetricCatalog.maxConcurrent, label).set(to: Double(backend.maxConcurrent))
             gauge(MetricCatalog.healthy, label).set(to: backend.healthy ? 1 : 0)
+            gauge(MetricCatalog.inRotation, label).set(to: backend.inRotation ? 1 : 0)
             if let scrape = backend.load.scrape {
                 gauge(MetricCatalog.backendWaiting, label).set(to: Double(scrape.waiting))
                 gauge(MetricCatalog.backendRunning, label).set(to: Double(scrape.running))

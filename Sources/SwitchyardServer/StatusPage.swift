@@ -6,10 +6,11 @@ enum StatusPage {
     static func json(
         _ scheduler: Scheduler, exactChecks: ProxyState.ExactChecks, admissionRefusals: [String: Int]
     ) -> String {
-        let backends = scheduler.table.backends.map { backend in
+        let backends = scheduler.table.backends.filter { !$0.removed || $0.inFlight > 0 }.map { backend in
             let load = backend.load
             var fields = [
-                "\"name\":\(JSONString.quoted(backend.name))", "\"healthy\":\(backend.healthy)",
+                "\"name\":\(JSONString.quoted(backend.name))", "\"status\":\"\(backend.status)\"",
+                "\"healthy\":\(backend.healthy)", "\"consecutive_failures\":\(backend.failureStreak)",
                 "\"in_flight\":\(load.inFlight)", "\"max_concurrent\":\(backend.maxConcurrent)",
                 "\"reserved_tokens\":\(load.reservedTokens)", "\"pending_prompt_tokens\":\(load.pendingPrompt)",
             ]
@@ -32,6 +33,7 @@ enum StatusPage {
             + "\"bound_from_queue\":\(counters.boundFromQueue),"
             + "\"cancelled_while_queued\":\(counters.cancelledWhileQueued),\"expired\":\(counters.expired),"
             + "\"refused_while_queued\":\(counters.refusedWhileQueued),"
+            + "\"retried\":\(counters.retried),\"ejections\":\(counters.ejections),"
             + "\"refused\":{\(refused)},\"exact_checks\":\(exactChecks.succeeded),"
             + "\"exact_check_failures\":\(exactChecks.failed)}}"
     }

@@ -58,6 +58,13 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         let responder = Responder(context: context, head: head)
         let isGet = head.method == .GET || head.method == .HEAD
+        if let key = configuration.apiKey, path.hasPrefix("/v1"),
+            head.headers.first(name: "authorization") != "Bearer \(key)"
+        {
+            // vLLM's own answer to a missing or wrong key.
+            return responder.send(
+                HTTPResponseStatus(statusCode: 401), contentType: "application/json", body: #"{"error":"Unauthorized"}"#)
+        }
         switch path {
         case "/v1/models":
             guard isGet else { return responder.methodNotAllowed(allow: "GET") }
@@ -100,6 +107,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case "/v1/chat/completions", "/v1/completions":
             guard head.method == .POST else { return responder.methodNotAllowed(allow: "POST") }
+            let authorization = head.headers.first(name: "authorization")
+            shared.update { $0.lastAuthorization = authorization }
             if let status = shared.faults.errorStatus {
                 return responder.error(
                     OpenAIError(

@@ -31,6 +31,8 @@ public struct SimReplicaConfiguration: Sendable {
     public var seed: UInt64 = 0
     /// Faults in force from the start (see `SimFaults`; changeable at runtime).
     public var faults = SimFaults()
+    /// Like vLLM's `--api-key`: `/v1/*` requests without `Authorization: Bearer <key>` get 401.
+    public var apiKey: String? = nil
     /// vLLM's `--scheduling-policy`: `priority` accepts the request field `priority`.
     public var schedulingPolicy: SimEngine.Policy = .fcfs
     /// vLLM's `--allowed-local-media-path`: `file://` images under it are accepted.
@@ -66,6 +68,8 @@ public struct SimReplicaStats: Sendable, Equatable {
     public var promptTokensProcessed: Int
     /// Engine model only: requests in the running batch and in the waiting queue, KV cache use
     /// (0–1) and preemptions so far.
+    /// The `Authorization` header of the last generation request (nil: none was sent).
+    public var lastAuthorization: String? = nil
     public var engineRunning = 0
     public var engineWaiting = 0
     public var kvCacheUsage = 0.0

@@ -198,15 +198,19 @@ struct ConfigValidationTests {
               header_timeout: 10s
               body_timeout: 60s
               idle_timeout: 60s
+              max_connections_per_ip: 0
             upstream:
               connect_timeout: 2s
               pool_idle_timeout: 4s
               max_idle_per_backend: 64
               stream_idle_timeout: 60s
+              first_token_timeout: 0s
             discovery:
               health_check_interval: 2s
               models_refresh_interval: 30s
               probe_timeout: 2s
+              unhealthy_threshold: 3
+              healthy_threshold: 1
             shutdown:
               grace_period: 30s
             admission:
@@ -241,6 +245,19 @@ struct ConfigValidationTests {
               access_log: "stdout"
               stats_slot: 10s
               stats_retention: 3600s
+            outlier:
+              enabled: true
+              consecutive_failures: 5
+              base_ejection: 5s
+              max_ejection: 300s
+              max_ejected_percent: 50
+            retries:
+              max_attempts: 3
+              budget: 10s
+              statuses: [429, 503]
+            admin:
+              host: "127.0.0.1"
+              port: 9000
             log_level: info
 
             """

@@ -466,7 +466,6 @@ struct RequestProfileSummaryTests {
         PriorityCase(json: #"{"priority":-10}"#, expected: -10),
         PriorityCase(json: #"{"priority":3.0}"#, expected: 3),
         PriorityCase(json: #"{"priority":1e2}"#, expected: 100),
-        PriorityCase(json: #"{"priority":2.5}"#, expected: nil),
         PriorityCase(json: #"{"priority":"3"}"#, expected: nil),
         PriorityCase(json: #"{"priority":null}"#, expected: nil),
         PriorityCase(json: #"{"priority":1,"priority":2}"#, expected: 2),
@@ -477,6 +476,51 @@ struct RequestProfileSummaryTests {
     @Test(arguments: priorities)
     func priority(_ c: PriorityCase) {
         #expect(profiled(c.json)?.priority == c.expected)
+    }
+
+    @Test(
+        "values vLLM could never accept in the fields Switchyard reads are refused with the field named",
+        arguments: [
+            (#"{"priority":2.5}"#, "priority"), (#"{"priority":true}"#, "priority"),
+            (#"{"priority":1e12}"#, "priority"), (#"{"max_tokens":0}"#, "max_tokens"),
+            (#"{"max_tokens":-5}"#, "max_tokens"), (#"{"max_tokens":1e308}"#, "max_tokens"),
+            (#"{"max_completion_tokens":99999999999999999999999}"#, "max_completion_tokens"),
+            (#"{"max_tokens":[1]}"#, "max_tokens"), (#"{"model":5}"#, "model"), (#"{"model":["a"]}"#, "model"),
+            (#"{"stream":{}}"#, "stream"), (#"{"stream_options":true}"#, "stream_options"),
+            (#"{"stream_options":{"include_usage":[]}}"#, "stream_options.include_usage"),
+            (#"{"messages":"hi"}"#, "messages"), (#"{"prompt":{}}"#, "prompt"),
+        ])
+    func invalidFields(_ json: String, _ field: String) {
+        guard case .failure(let error) = profile(json) else {
+            Issue.record("\(json) was accepted")
+            return
+        }
+        #expect(error.status == 400 && error.reason == "invalid_field" && error.param == field)
+        #expect(error.message.hasPrefix("`\(field)` must be"))
+    }
+
+    @Test("strings where numbers belong are left to vLLM's lax parsing; null is absent")
+    func laxValuesPass() {
+        for json in [#"{"max_tokens":"10"}"#, #"{"stream":"true"}"#, #"{"priority":null}"#, #"{"model":null}"#] {
+            #expect(profiled(json) != nil, "\(json)")
+        }
+    }
+
+    @Test("with an endpoint, its required member must be there")
+    func requiredMembers() {
+        let chat = Array(#"{"model":"m","prompt":"x"}"#.utf8)
+        let result = chat.withUnsafeBytes {
+            RequestProfiler.profile($0, costs: ProfileCosts(), endpoint: .chatCompletions)
+        }
+        guard case .failure(let error) = result else {
+            Issue.record("a chat request without messages was accepted")
+            return
+        }
+        #expect(error.param == "messages" && error.reason == "invalid_field")
+        let completion = chat.withUnsafeBytes {
+            RequestProfiler.profile($0, costs: ProfileCosts(), endpoint: .completions)
+        }
+        #expect((try? completion.get()) != nil)
     }
 
     @Test func outputBudgetPrecedence() {
@@ -493,8 +537,10 @@ struct RequestProfileSummaryTests {
     func summaryMatchesInspector(_ c: SummaryCase) {
         switch profile(c.body) {
         case .success(let p): #expect(p.summary == c.expected)
-        // Some inspector bodies carry placeholder images the profiler reads and rejects.
-        case .failure(let error): #expect(error.reason == "invalid_image" || error.reason == "file_media_refused")
+        // Some inspector bodies carry placeholder images the profiler reads and rejects, or values
+        // the inspector reads leniently and the profiler refuses (vLLM would too).
+        case .failure(let error):
+            #expect(["invalid_image", "file_media_refused", "invalid_field"].contains(error.reason))
         }
     }
 

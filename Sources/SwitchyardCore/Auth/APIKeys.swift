@@ -88,12 +88,15 @@ public struct AuthConfig: Sendable, Equatable {
         for (position, item) in text.split(separator: ",").enumerated() {
             let trimmed = item.trimmingCharacters(in: " ")
             guard !trimmed.isEmpty else { continue }
-            let parts = trimmed.split(separator: "=", maxSplits: 1)
+            // Empty parts are kept: "=tenant" is an empty key, not the key "tenant".
+            let parts = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
             guard key.count >= 8 else {
                 throw ConfigError("SWITCHYARD_API_KEYS: key \(position + 1) is shorter than 8 characters")
             }
-            let tenant = parts.count == 2 ? String(parts[1]) : "key-" + APIKey.hash(key).prefix(4).hexString
+            let tenant =
+                parts.count == 2 && !parts[1].isEmpty
+                ? String(parts[1]) : "key-" + APIKey.hash(key).prefix(4).hexString
             keys.append(APIKey(key: key, tenant: tenant))
         }
         return keys

@@ -93,14 +93,22 @@ extension SwitchyardConfig {
             "listen:",
             "  host: \(YAMLString.quoted(listen.host))",
             "  port: \(listen.port)",
-            "backends:",
         ]
+        if let tls = listen.tls {
+            lines += [
+                "  tls:", "    certificate: \(YAMLString.quoted(tls.certificate))",
+                "    key: \(YAMLString.quoted(tls.key))",
+            ]
+        }
+        lines.append("backends:")
         for backend in backends {
             lines.append("  - name: \(YAMLString.quoted(backend.name))")
             lines.append("    url: \(YAMLString.quoted(backend.url.description))")
             lines.append("    max_concurrent: \(backend.maxConcurrent)")
             if let tokens = backend.maxInFlightTokens { lines.append("    max_inflight_tokens: \(tokens)") }
             lines.append("    priority_scheduling: \(backend.priorityScheduling)")
+            // Secrets are not printed.
+            if backend.apiKey != nil { lines.append("    # api_key: set (not shown)") }
         }
         lines += [
             "limits:",
@@ -109,15 +117,31 @@ extension SwitchyardConfig {
             "  header_timeout: \(ConfigUnits.format(limits.headerTimeout))",
             "  body_timeout: \(ConfigUnits.format(limits.bodyTimeout))",
             "  idle_timeout: \(ConfigUnits.format(limits.idleTimeout))",
+            "  max_connections_per_ip: \(limits.maxConnectionsPerIP)",
             "upstream:",
             "  connect_timeout: \(ConfigUnits.format(upstream.connectTimeout))",
             "  pool_idle_timeout: \(ConfigUnits.format(upstream.poolIdleTimeout))",
             "  max_idle_per_backend: \(upstream.maxIdlePerBackend)",
             "  stream_idle_timeout: \(ConfigUnits.format(upstream.streamIdleTimeout))",
+            "  first_token_timeout: \(ConfigUnits.format(upstream.firstTokenTimeout))",
+        ]
+        lines += renderUpstreamTLS()
+        lines += [
             "discovery:",
             "  health_check_interval: \(ConfigUnits.format(discovery.healthCheckInterval))",
             "  models_refresh_interval: \(ConfigUnits.format(discovery.modelsRefreshInterval))",
             "  probe_timeout: \(ConfigUnits.format(discovery.probeTimeout))",
+            "  unhealthy_threshold: \(discovery.thresholds.unhealthy)",
+            "  healthy_threshold: \(discovery.thresholds.healthy)",
+        ]
+        if let dns = discovery.dns {
+            lines += [
+                "  dns: \(YAMLString.quoted("\(dns.name):\(dns.port)"))",
+                "  dns_interval: \(ConfigUnits.format(dns.interval))",
+                "  dns_max_concurrent: \(dns.template.maxConcurrent)",
+            ]
+        }
+        lines += [
             "shutdown:",
             "  grace_period: \(ConfigUnits.format(shutdown.gracePeriod))",
             "admission:",
@@ -129,6 +153,12 @@ extension SwitchyardConfig {
             "  mode: \(admission.mode.rawValue)",
             "  default_output_reservation: \(admission.defaultOutputReservation)",
             "  exact_check: \(admission.exactCheck)",
+        ]
+        if !admission.mediaDomains.isEmpty {
+            lines.append("  media_domains:")
+            lines += admission.mediaDomains.map { "    - \(YAMLString.quoted($0))" }
+        }
+        lines += [
             "routing:",
             "  policy: \(routing.policy.rawValue)",
         ]
@@ -166,10 +196,54 @@ extension SwitchyardConfig {
             if let value = goodput.tpotMs { lines.append("    tpot_ms: \(value)") }
             if let value = goodput.e2elMs { lines.append("    e2el_ms: \(value)") }
         }
+        lines += renderReliability()
         lines += [
             "log_level: \(logLevel.rawValue)"
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func renderUpstreamTLS() -> [String] {
+        guard upstream.tls != UpstreamTLSConfig() else { return [] }
+        var lines = ["  tls:"]
+        if let ca = upstream.tls.caFile { lines.append("    ca_file: \(YAMLString.quoted(ca))") }
+        if let client = upstream.tls.clientCertificate {
+            lines.append("    certificate: \(YAMLString.quoted(client.certificate))")
+            lines.append("    key: \(YAMLString.quoted(client.key))")
+        }
+        lines.append("    verify: \(upstream.tls.verify)")
+        return lines
+    }
+
+    /// Outlier detection, retries, the admin API and API keys (as their SHA-256: keys and
+    /// tokens are never printed).
+    private func renderReliability() -> [String] {
+        var lines = [
+            "outlier:",
+            "  enabled: \(outlier.enabled)",
+            "  consecutive_failures: \(outlier.consecutiveFailures)",
+            "  base_ejection: \(ConfigUnits.format(outlier.baseEjection))",
+            "  max_ejection: \(ConfigUnits.format(outlier.maxEjection))",
+            "  max_ejected_percent: \(outlier.maxEjectedPercent)",
+            "retries:",
+            "  max_attempts: \(retries.maxAttempts)",
+            "  budget: \(ConfigUnits.format(retries.budget))",
+            "  statuses: [\(retries.statuses.sorted().map(String.init).joined(separator: ", "))]",
+            "admin:",
+            "  host: \(YAMLString.quoted(admin.host))",
+            "  port: \(admin.port)",
+        ]
+        if admin.token != nil { lines.append("  # token: set (not shown)") }
+        guard !auth.keys.isEmpty else { return lines }
+        lines += ["auth:", "  keys:"]
+        for key in auth.keys {
+            lines.append("    - key_sha256: \"\(key.sha256.hexString)\"")
+            lines.append("      tenant: \(YAMLString.quoted(key.tenant))")
+            if let value = key.limits.maxConcurrent { lines.append("      max_concurrent: \(value)") }
+            if let value = key.limits.requestsPerMinute { lines.append("      requests_per_minute: \(value)") }
+            if let value = key.limits.tokensPerMinute { lines.append("      tokens_per_minute: \(value)") }
+        }
+        return lines
     }
 
     /// A second-level mapping in key order (nothing when empty, so defaults stay implicit).

@@ -24,7 +24,11 @@ public struct MediaDomains: Sendable, Equatable {
 
     /// The lower-cased host of an `http(s)://` URL, without user info, port or brackets.
     static func host(of url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        // The "://" must end the scheme: one later in the URL (`http:/evil/?x=://allowed/`) is not
+        // where the authority starts.
+        guard let schemeEnd = url.range(of: "://"),
+            ["http", "https"].contains(url[..<schemeEnd.lowerBound].lowercased())
+        else { return nil }
         let rest = url[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard authority.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\\" && $0 != "%" }) else { return nil }

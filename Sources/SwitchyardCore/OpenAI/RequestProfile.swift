@@ -108,9 +108,15 @@ public struct RequestProfile: Sendable, Equatable {
 /// contains JSON escapes (e.g. `data:image\/jpeg` or `\/` inside the base64), escapes are
 /// undone on the fly for the header and for a growing prefix of the payload only.
 public enum RequestProfiler {
-    public static func profile(_ body: UnsafeRawBufferPointer, costs: ProfileCosts) -> Result<
-        RequestProfile, OpenAIError
-    > {
+    /// Which endpoint the body is for: it decides the required member (`messages` or `prompt`).
+    public enum Endpoint: Sendable {
+        case chatCompletions, completions
+    }
+
+    /// With `endpoint`, its required member (`messages` or `prompt`) must be present.
+    public static func profile(
+        _ body: UnsafeRawBufferPointer, costs: ProfileCosts, endpoint: Endpoint? = nil
+    ) -> Result<RequestProfile, OpenAIError> {
         var fields = TopLevelFields()
         var state = ScanState()
         var scanner = JSONScanner(body)
@@ -120,6 +126,20 @@ public enum RequestProfiler {
                 deep: { path, event in state.handle(path, event, body: body) })
         } catch {
             return .failure(RequestInspector.invalidJSON(error, empty: body.isEmpty))
+        }
+        if let invalid = fields.invalid { return .failure(invalid) }
+        switch endpoint {
+        case .chatCompletions? where !fields.sawMessages:
+            return .failure(
+                OpenAIError(
+                    status: 400, message: "`messages` is required (an array of messages).", param: "messages",
+                    reason: "invalid_field"))
+        case .completions? where !fields.sawPrompt:
+            return .failure(
+                OpenAIError(
+                    status: 400, message: "`prompt` is required (a string or an array).", param: "prompt",
+                    reason: "invalid_field"))
+        default: break
         }
         let summary = fields.summary
         let priority = fields.priority
@@ -168,8 +188,10 @@ public enum RequestProfiler {
     /// One `messages[i].content[j]` object while it is being scanned.
     struct OpenPart {
         var type: String?
-        var url: StringRef?
-        var urlMember: String?
+        /// The media members present (`image_url`, `video_url`, `audio_url`) and their URLs:
+        /// vLLM fetches only the one `type` names, so that is the one checked and priced.
+        var urlMembers: Set<String> = []
+        var urls: [String: StringRef] = [:]
         var hasInputAudio = false
         var texts: [StringRef] = []
     }
@@ -252,15 +274,17 @@ public enum RequestProfiler {
                 openPart?.texts.append(StringRef(bytes: bytes, hasEscapes: escaped))
             case (5, "image_url", .string(let bytes, let escaped)), (5, "video_url", .string(let bytes, let escaped)),
                 (5, "audio_url", .string(let bytes, let escaped)):
-                openPart?.url = StringRef(bytes: bytes, hasEscapes: escaped)
-                openPart?.urlMember = key
+                openPart?.urls[key] = StringRef(bytes: bytes, hasEscapes: escaped)
+                openPart?.urlMembers.insert(key)
             case (5, "image_url", .objectStart), (5, "video_url", .objectStart), (5, "audio_url", .objectStart):
-                openPart?.urlMember = key
+                // A repeated member replaces the earlier one, as in Python's json.
+                openPart?.urls[key] = nil
+                openPart?.urlMembers.insert(key)
             case (6, "image_url", .string(let bytes, let escaped)), (6, "video_url", .string(let bytes, let escaped)),
                 (6, "audio_url", .string(let bytes, let escaped)):
                 if case .member("url") = path[5] {
-                    openPart?.url = StringRef(bytes: bytes, hasEscapes: escaped)
-                    openPart?.urlMember = key
+                    openPart?.urls[key] = StringRef(bytes: bytes, hasEscapes: escaped)
+                    openPart?.urlMembers.insert(key)
                 }
             case (5, "input_audio", _):
                 openPart?.hasInputAudio = true
@@ -269,10 +293,14 @@ public enum RequestProfiler {
         }
 
         private mutating func close(_ open: OpenPart, message: Int, part: Int) {
+            // Without a type, vLLM takes the first of these members the part has.
+            let member =
+                open.type
+                ?? ["image_url", "audio_url", "input_audio", "video_url"].first {
+                    open.urlMembers.contains($0) || ($0 == "input_audio" && open.hasInputAudio)
+                }
             let kind: MediaPart.Kind?
-            switch open.type ?? open.urlMember
-                ?? (open.hasInputAudio ? "input_audio" : open.texts.isEmpty ? nil : "text")
-            {
+            switch member ?? (open.texts.isEmpty ? nil : "text") {
             case "text":
                 messageTexts.append(contentsOf: open.texts)
                 kind = nil
@@ -282,8 +310,8 @@ public enum RequestProfiler {
             default: kind = nil
             }
             guard let kind else { return }
-            // input_audio carries its data inline: no URL to check.
-            let url = open.type == "input_audio" || (open.type == nil && open.urlMember == nil) ? nil : open.url
+            // The URL vLLM fetches: the named member's (input_audio carries its data inline).
+            let url = member.flatMap { open.urls[$0] }
             parts.append(PendingPart(kind: kind, url: url, message: message, part: part))
         }
     }

@@ -58,8 +58,14 @@ struct TopLevelFields {
     private var maxTokens: Int?
     /// Top-level `priority`, when it is a whole number.
     private(set) var priority: Int?
+    /// The first field of the wrong type or range among those Switchyard reads (so that a
+    /// request it cannot read right never reaches a backend), and which top-level arrays exist.
+    private(set) var invalid: OpenAIError?
+    private(set) var sawMessages = false
+    private(set) var sawPrompt = false
 
     mutating func visit(_ path: [String], _ value: JSONScanner.Scalar) {
+        if invalid == nil { check(path, value) }
         switch (path.count, path[0], value) {
         case (1, "model", .string(let name)): partial.model = name
         case (1, "stream", .bool(let flag)): partial.stream = flag
@@ -74,6 +80,48 @@ struct TopLevelFields {
         case (1, "max_tokens", .number(let n, _)): maxTokens = Int(exactly: n)
         case (1, "priority", .number(let n, _)): priority = Int(exactly: n)
         case (1, "priority", _): priority = nil
+        default: break
+        }
+    }
+
+    /// Values vLLM's request models (pydantic, lax mode) can never accept, for the fields
+    /// Switchyard reads: those are refused here rather than forwarded. Strings where numbers or
+    /// booleans belong are left to vLLM, whose lax parsing accepts some (`"10"`, `"true"`).
+    private mutating func check(_ path: [String], _ value: JSONScanner.Scalar) {
+        func fail(_ field: String, _ expectation: String) {
+            invalid = OpenAIError(
+                status: 400, message: "`\(field)` must be \(expectation).", param: field, reason: "invalid_field")
+        }
+        if path.count == 2, path[0] == "stream_options", path[1] == "include_usage" {
+            switch value {
+            case .object, .array: fail("stream_options.include_usage", "a boolean")
+            default: break
+            }
+            return
+        }
+        guard path.count == 1 else { return }
+        switch (path[0], value) {
+        case (_, .null): break
+        case ("model", .string), ("stream_options", .object): break
+        case ("model", _): fail("model", "a string")
+        case ("stream", .object), ("stream", .array): fail("stream", "a boolean")
+        case ("stream_options", _): fail("stream_options", "an object")
+        case ("max_tokens", .number(let n, _)), ("max_completion_tokens", .number(let n, _)):
+            if Int(exactly: n).map({ $0 < 1 || $0 > Int(Int32.max) }) ?? true {
+                fail(path[0], "a whole number of tokens from 1 to \(Int32.max)")
+            }
+        case ("max_tokens", .object), ("max_tokens", .array), ("max_tokens", .bool),
+            ("max_completion_tokens", .object), ("max_completion_tokens", .array), ("max_completion_tokens", .bool):
+            fail(path[0], "an integer")
+        case ("priority", .number(let n, _)):
+            if Int(exactly: n).map({ abs($0) > Int(Int32.max) }) ?? true {
+                fail("priority", "a whole number between -\(Int32.max) and \(Int32.max)")
+            }
+        case ("priority", .object), ("priority", .array), ("priority", .bool): fail("priority", "an integer")
+        case ("messages", .array): sawMessages = true
+        case ("messages", _): fail("messages", "an array of messages")
+        case ("prompt", .string), ("prompt", .array): sawPrompt = true
+        case ("prompt", _): fail("prompt", "a string or an array")
         default: break
         }
     }

@@ -107,6 +107,12 @@ public enum MetricCatalog {
     public static let healthy = MetricDescriptor(
         "switchyard_backend_healthy", .gauge, labels: ["backend"],
         help: "1 when the backend answers its health check, else 0.")
+    public static let inRotation = MetricDescriptor(
+        "switchyard_backend_in_rotation", .gauge, labels: ["backend"],
+        help: "1 when the backend takes new requests (healthy, not ejected, not draining, not removed), else 0.")
+    public static let retries = MetricDescriptor(
+        "switchyard_retries_total", .counter, labels: ["backend"],
+        help: "Requests sent to another backend after this one failed before the client saw a byte.")
     public static let queueDepth = MetricDescriptor(
         "switchyard_queue_depth", .gauge, labels: ["band"],
         help: "Requests waiting in Switchyard's queue, by priority band (high: priority < 0, normal: 0, "
@@ -128,7 +134,7 @@ public enum MetricCatalog {
         ttft, ttftFromDispatch, itl, tpot, e2el, queueTime, promptTokens, generationTokens,
         requests, rejections, promptTokensTotal, generationTokensTotal, estimatedGenerationTokens, upstreamErrors,
         clientDisconnects,
-        inFlightRequests, inFlightTokens, maxConcurrent, healthy, queueDepth, queueTokens, backendWaiting,
+        retries, inFlightRequests, inFlightTokens, maxConcurrent, healthy, inRotation, queueDepth, queueTokens, backendWaiting,
         backendRunning, backendKVCache,
     ]
 

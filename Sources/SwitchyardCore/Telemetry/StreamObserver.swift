@@ -102,7 +102,8 @@ public struct JSONMemberWatcher: Sendable {
         }
         if number != .none {
             if byte >= 0x30 && byte <= 0x39 {
-                numberValue = numberValue &* 10 &+ Int(byte - 0x30)
+                // Saturates just past the largest count taken, so it can never wrap.
+                numberValue = min(numberValue * 10 + Int(byte - 0x30), Self.maxTokenCount + 1)
                 return
             }
             finishNumber()
@@ -232,10 +233,17 @@ public struct JSONMemberWatcher: Sendable {
     }
 
     private mutating func finishNumber() {
-        if number == .promptTokens { result.promptTokens = numberValue }
-        if number == .completionTokens { result.completionTokens = numberValue }
+        // A count past `maxTokenCount` (a broken or hostile upstream) is ignored, not wrapped or
+        // clamped: telemetry sums these counts, and a wrapped one went negative or overflowed them.
+        if numberValue <= Self.maxTokenCount {
+            if number == .promptTokens { result.promptTokens = numberValue }
+            if number == .completionTokens { result.completionTokens = numberValue }
+        }
         number = .none
     }
+
+    /// The largest `prompt_tokens`/`completion_tokens` taken (2³² − 1); larger counts are ignored.
+    static let maxTokenCount = Int(UInt32.max)
 
     /// Ends the document: a number running to the very end is taken.
     public mutating func finish() {
