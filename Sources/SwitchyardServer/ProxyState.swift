@@ -222,8 +222,21 @@ final class ProxyState: Sendable {
         logger.warning(
             "backend ejected",
             metadata: ["backend": "\(name)", "for": "\(ConfigUnits.format(ejection.length))"])
-        group.next().scheduleTask(in: TimeAmount(ejection.length)) { [self] in
+        scheduleReadmission(backend: backend, name: name, until: ejection.until)
+    }
+
+    /// Readmits an ejected backend when its time is up. A timer that fires a little early (the
+    /// event loop's clock is not the scheduler's) is set again for the rest.
+    private func scheduleReadmission(backend: Int, name: String, until: Duration) {
+        let wait = max(until - now, .milliseconds(1))
+        group.next().scheduleTask(in: TimeAmount(wait)) { [self] in
             let now = self.now
+            let ejectedUntil = withTable { $0.backends[backend].ejectedUntil }
+            guard let ejectedUntil else { return }
+            if ejectedUntil > now {
+                scheduleReadmission(backend: backend, name: name, until: ejectedUntil)
+                return
+            }
             deliver { $0.ejectionEnded(backend: backend, now: now) }
             logger.notice("backend readmitted after ejection", metadata: ["backend": "\(name)"])
         }

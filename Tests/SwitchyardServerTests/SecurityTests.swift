@@ -52,10 +52,11 @@ import Testing
 
     @Test func tenantLimitsAnswer429WithTheReasonAndRetryAfter() async throws {
         var slow = fastSim()
-        slow.interTokenInterval = .milliseconds(30)
+        slow.interTokenInterval = .milliseconds(50)
         try await withProxy(sim: slow, configure: Self.withKeys) { proxy in
             let keyA = [("authorization", "Bearer \(Self.keyA)")]
-            async let first = proxy.post("/v1/chat/completions", chatRequest(maxTokens: 15), headers: keyA)
+            // Three seconds of stream: the second request comes while it runs, however busy the machine.
+            async let first = proxy.post("/v1/chat/completions", chatRequest(maxTokens: 60), headers: keyA)
             #expect(await eventually { proxy.server.backends[0].inFlight == 1 })
             let second = try await proxy.post("/v1/chat/completions", chatRequest(stream: false), headers: keyA)
             #expect(second.status == 429)

@@ -55,6 +55,11 @@ extension ConfigLoader {
                     maxConcurrent: try entry.int("max_concurrent", in: 1...1_000_000),
                     requestsPerMinute: try entry.int("requests_per_minute", in: 1...100_000_000),
                     tokensPerMinute: try entry.int("tokens_per_minute", in: 1...Int(Int32.max)))
+                let inline = try entry.string("key")
+                let fromEnvironment = try entry.string("key_env")
+                if try entry.string("key_sha256") != nil, inline != nil || fromEnvironment != nil {
+                    throw ConfigError("auth.keys[\(index)]: give key, key_env or key_sha256, only one")
+                }
                 if let hex = try entry.string("key_sha256") {
                     guard let hash = APIKey.parseHex(hex) else {
                         throw ConfigError("auth.keys[\(index)].key_sha256: must be 64 hex digits (sha256sum's output)")
@@ -77,6 +82,9 @@ extension ConfigLoader {
             try discovery.int("unhealthy_threshold", in: 1...1000) ?? config.discovery.thresholds.unhealthy
         config.discovery.thresholds.healthy =
             try discovery.int("healthy_threshold", in: 1...1000) ?? config.discovery.thresholds.healthy
+        // Read (and checked) even without `dns`, so a bad value is never silently ignored.
+        let interval = try discovery.duration("dns_interval")
+        let maxConcurrent = try discovery.int("dns_max_concurrent", in: 1...1_000_000)
         guard let target = try discovery.string("dns") else { return }
         guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]),
             (1...65535).contains(port), colon != target.startIndex
@@ -84,9 +92,8 @@ extension ConfigLoader {
             throw ConfigError("discovery.dns: must look like name:port, got \"\(target)\"")
         }
         var dns = DNSDiscoveryConfig(name: String(target[..<colon]), port: port)
-        dns.interval = try discovery.duration("dns_interval") ?? dns.interval
-        dns.template.maxConcurrent =
-            try discovery.int("dns_max_concurrent", in: 1...1_000_000) ?? dns.template.maxConcurrent
+        dns.interval = interval ?? dns.interval
+        dns.template.maxConcurrent = maxConcurrent ?? dns.template.maxConcurrent
         config.discovery.dns = dns
     }
 }
@@ -94,6 +101,9 @@ extension ConfigLoader {
 extension Fields {
     /// A secret given inline (`key`) or through an environment variable (`key_env`).
     func secret(_ key: String, environment: [String: String]) throws(ConfigError) -> String? {
+        if try string(key) != nil, try string(key + "_env") != nil {
+            throw ConfigError("\(name(key)): give \(key) or \(key)_env, not both")
+        }
         if let variable = try string(key + "_env") {
             guard let value = environment[variable], !value.isEmpty else {
                 throw ConfigError("\(name(key + "_env")): the environment variable \(variable) is not set")
@@ -105,7 +115,9 @@ extension Fields {
 
     /// `certificate` and `key`, both required.
     func tlsFiles() throws(ConfigError) -> TLSFiles {
-        guard let certificate = try string("certificate") else { throw ConfigError("\(name("certificate")): is required") }
+        guard let certificate = try string("certificate") else {
+            throw ConfigError("\(name("certificate")): is required")
+        }
         guard let key = try string("key") else { throw ConfigError("\(name("key")): is required") }
         return TLSFiles(certificate: certificate, key: key)
     }

@@ -294,7 +294,10 @@ extension SwitchyardConfig {
                 throw ConfigError("discovery.dns: \"\(dns.name)\" is not a host name")
             }
         }
-        if admin.token != nil, admin.host == listen.host, admin.port == listen.port, admin.port != 0 {
+        let wildcards: Set<String> = ["0.0.0.0", "::", "[::]"]
+        let sameHost =
+            admin.host == listen.host || wildcards.contains(admin.host) || wildcards.contains(listen.host)
+        if admin.token != nil, sameHost, admin.port == listen.port, admin.port != 0 {
             throw ConfigError("admin.port: \(admin.port) is the client listener's port; the admin API needs its own")
         }
         for (index, domain) in admission.mediaDomains.enumerated() {

@@ -6,7 +6,8 @@ public struct MediaDomains: Sendable, Equatable {
     var suffixes: [String] = []
 
     public init(_ entries: [String]) {
-        for entry in entries.map({ $0.lowercased() }) {
+        // "example.com." names example.com: the trailing dot is dropped, as for URLs.
+        for entry in entries.map({ String($0.lowercased().reversed().drop { $0 == "." }.reversed()) }) {
             if entry.hasPrefix("*.") { suffixes.append(String(entry.dropFirst(1))) } else { exact.insert(entry) }
         }
     }

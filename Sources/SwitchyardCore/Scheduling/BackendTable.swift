@@ -207,9 +207,9 @@ public struct BackendTable: Sendable {
         var recovered = false
         if !entry.healthy && (firstVerdict || entry.probeStreak >= thresholds.healthy) {
             entry.healthy = true
-            entry.lastError = nil
             recovered = true
         }
+        if entry.healthy { entry.lastError = nil }
         backends[backend] = entry
         return recovered
     }

@@ -23,7 +23,9 @@ extension Scheduler {
     /// `outlier.consecutive_failures` in a row the backend is ejected (unless too many are
     /// already); waiting requests nothing else can serve are refused.
     public mutating func exchangeFailed(backend: Int, now: Duration) -> (Ejection?, [(UInt64, OpenAIError)]) {
-        guard outlier.enabled, table.backends.indices.contains(backend) else { return (nil, []) }
+        guard outlier.enabled, table.backends.indices.contains(backend), !table.backends[backend].removed else {
+            return (nil, [])
+        }
         var entry = table.backends[backend]
         entry.failureStreak += 1
         defer { table.backends[backend] = entry }
@@ -50,6 +52,7 @@ extension Scheduler {
         else { return [] }
         table.backends[backend].ejectedUntil = nil
         table.backends[backend].failureStreak = max(0, outlier.consecutiveFailures - 1)
+        table.backends[backend].lastError = nil
         return bindWaiting(now: now)
     }
 
@@ -115,9 +118,11 @@ extension Scheduler {
         let urlChanged = table.backends[index].url != config.url
         table.backends[index].config = config
         if urlChanged {
+            // Another server: nothing known of the old one carries over.
             table.backends[index].healthy = false
             table.backends[index].probeStreak = 0
             table.backends[index].lastError = nil
+            table.backends[index].models = []
             table.backends[index].modelsKnown = false
         }
         return bindWaiting(now: now)
