@@ -14,6 +14,11 @@ struct UpstreamClosedError: Error, CustomStringConvertible {
     var description: String { "the backend closed the connection before the response ended" }
 }
 
+struct UpstreamBrokenResponse: Error, CustomStringConvertible {
+    var parserError: HTTPParserError
+    var description: String { "the backend's response broke off or was malformed (\(parserError))" }
+}
+
 /// The last handler of a pooled upstream connection: hands response parts to whichever
 /// exchange currently owns the connection. Thin by design: no buffering, no parsing.
 final class UpstreamHandler: ChannelInboundHandler {
@@ -53,7 +58,8 @@ final class UpstreamHandler: ChannelInboundHandler {
         reusable = false
         let delegate = self.delegate
         self.delegate = nil
-        delegate?.upstreamFailed(error)
+        // A response cut short surfaces as the parser's complaint; say what it means.
+        delegate?.upstreamFailed((error as? HTTPParserError).map { UpstreamBrokenResponse(parserError: $0) } ?? error)
         context.close(promise: nil)
     }
 }

@@ -69,6 +69,40 @@ struct FuzzRegressionTests {
         }
     }
 
+    /// FuzzSSEObserver: digits between a key and its colon (`"usage"66:{`, not JSON) were
+    /// skipped in bulk without clearing the key, but cleared it when they began a buffer, so the
+    /// event had usage whole and none when split after the first digit.
+    @Test("digits after a key classify the same however the stream is split")
+    func digitsAfterKey() {
+        let text = Array(
+            "data: {\"id\":\"x\",\"usage\"66666:{\"prompt_tokens\":1234},\"choices\":[]}\n\n".utf8)
+        let whole = Self.events(String(decoding: text, as: UTF8.self))
+        #expect(whole.count == 1)
+        #expect(whole.first?.hasUsage == false)
+        for cut in 0...text.count {
+            var observer = SSEObserver()
+            var found: [ObservedEvent] = []
+            for part in [text[..<cut], text[cut...]] {
+                part.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while let end = observer.nextEvent(in: bytes, from: offset) {
+                        found.append(observer.lastEvent)
+                        offset = end
+                    }
+                }
+            }
+            #expect(found == whole, "cut at \(cut)")
+        }
+        // The watcher alone, whole and one byte at a time.
+        let body = Array("{\"usage\"12:{\"prompt_tokens\":5}}".utf8)
+        var bulk = JSONMemberWatcher()
+        body.withUnsafeBytes { bulk.consume($0) }
+        var single = JSONMemberWatcher()
+        for byte in body { [byte].withUnsafeBytes { single.consume($0) } }
+        #expect(bulk.result == single.result)
+        #expect(bulk.result.hasUsage == false)
+    }
+
     /// The harm the wrap did: `StatsCell` sums counts with trapping `+=`, so two responses
     /// reporting Int.max (or a wrapped count that landed near it) crashed the proxy.
     @Test("absurd usage from a backend cannot overflow the stats totals")

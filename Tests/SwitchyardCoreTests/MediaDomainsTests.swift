@@ -287,3 +287,33 @@ struct MediaDomainsProfileTests {
         #expect(error.message == "Image 0 (messages[0].content[0]) has no URL.")
     }
 }
+
+@Suite("RequestProfile: the Responses API's input_image parts")
+struct InputImagePartTests {
+    static func body(_ url: String) -> String {
+        #"{"model":"m","messages":[{"role":"user","content":[{"type":"input_image","image_url":"\#(url)"}]}]}"#
+    }
+
+    static func profile(_ text: String, costs: ProfileCosts) -> Result<RequestProfile, OpenAIError> {
+        Array(text.utf8).withUnsafeBytes { RequestProfiler.profile($0, costs: costs) }
+    }
+
+    @Test("an input_image is priced like an image and passes the same checks as image_url")
+    func inputImage() throws {
+        let remote = try Self.profile(Self.body("https://img.example.com/a.png"), costs: ProfileCosts()).get()
+        #expect(remote.media.count == 1 && remote.media.first?.kind == .image)
+        #expect(remote.mediaTokens == ProfileCosts().remoteImageTokens)
+        guard case .failure(let file) = Self.profile(Self.body("file:///etc/passwd"), costs: ProfileCosts()) else {
+            Issue.record("file:// in an input_image was accepted")
+            return
+        }
+        #expect(file.reason == "file_media_refused")
+        let limited = ProfileCosts(mediaDomains: ["*.example.com"])
+        guard case .failure(let domain) = Self.profile(Self.body("https://evil.test/a.png"), costs: limited) else {
+            Issue.record("a disallowed host in an input_image was accepted")
+            return
+        }
+        #expect(domain.reason == "media_domain_refused")
+        #expect((try? Self.profile(Self.body("https://img.example.com/a.png"), costs: limited).get()) != nil)
+    }
+}

@@ -101,7 +101,8 @@ public struct RequestProfile: Sendable, Equatable {
 /// 6. That overestimates escaped text slightly and never requires decoding it.
 ///
 /// Media (`messages[i].content[j]`): `type` `image_url` with `image_url: {"url": U}` or
-/// `image_url: U`; `video_url` likewise; `audio_url` likewise; `input_audio` (inline audio).
+/// `image_url: U`; `input_image` with `image_url: U` (the Responses API's form, which vLLM
+/// also accepts); `video_url` likewise; `audio_url` likewise; `input_audio` (inline audio).
 /// A part without `type` is classified by which of those members it has. Completions
 /// `multi_modal_data` is ignored. `data:` images are sized by decoding only the base64 prefix
 /// the image header needs, straight from the body bytes (no copy of the string); when the URL
@@ -301,17 +302,18 @@ public enum RequestProfiler {
                 }
             let kind: MediaPart.Kind?
             switch member ?? (open.texts.isEmpty ? nil : "text") {
-            case "text":
+            case "text", "input_text", "output_text":
                 messageTexts.append(contentsOf: open.texts)
                 kind = nil
-            case "image_url": kind = .image
+            // vLLM also takes the Responses API's `{"type":"input_image","image_url":"<url>"}`.
+            case "image_url", "input_image": kind = .image
             case "video_url": kind = .video
             case "audio_url", "input_audio": kind = .audio
             default: kind = nil
             }
             guard let kind else { return }
             // The URL vLLM fetches: the named member's (input_audio carries its data inline).
-            let url = member.flatMap { open.urls[$0] }
+            let url = member.flatMap { open.urls[$0 == "input_image" ? "image_url" : $0] }
             parts.append(PendingPart(kind: kind, url: url, message: message, part: part))
         }
     }

@@ -84,8 +84,12 @@ public struct JSONMemberWatcher: Sendable {
                 }
                 if index == to { return }
             } else if number == .none && !inString && !awaitingValue && !awaitingFirstChoice {
-                // The rest of a number nobody reads (`created`).
+                // The rest of a number nobody reads (`created`). One by one, each of these digits
+                // would only have cleared `member`; so does the run, or a key followed by digits
+                // (`"usage"6:{`, not JSON) would count or not depending on where a buffer ends.
+                let start = index
                 while index < to && bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+                if index > start { member = .none }
                 if index == to { return }
             }
             consume(bytes[index])
