@@ -33,7 +33,8 @@ extension ClientRequestHandler {
         let serial = exchangeSerial
         state = .counting(serial: serial)
         let proxy = self.proxy
-        let url = proxy.backend(backend).url
+        let target = proxy.backend(backend)
+        let url = target.url
         let body = request.body
         let timeout = proxy.config.discovery.probeTimeout
         let group = context.eventLoop
@@ -41,7 +42,8 @@ extension ClientRequestHandler {
         let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         Task {
             let answer = try? await ProbeClient.request(
-                url, method: .POST, path: "/tokenize", body: body, timeout: timeout, group: group)
+                url, method: .POST, path: "/tokenize", body: body, timeout: timeout, group: group,
+                tls: url.usesTLS ? try? proxy.upstreamTLS.get() : nil, authorization: target.apiKey)
             let count = answer.flatMap { $0.status == 200 ? $0.body : nil }.flatMap { bytes in
                 bytes.withUnsafeBytes { ContextAdmission.tokenizeCount($0) }
             }

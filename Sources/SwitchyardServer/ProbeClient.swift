@@ -31,11 +31,13 @@ public enum ProbeClient {
             authorization: authorization)
     }
 
+    /// `https://` URLs are verified against the system's trust store.
     public static func request(
         _ url: BackendURL, method: HTTPMethod, path: String, body: ByteBuffer?, timeout: Duration,
         group: any EventLoopGroup
     ) async throws -> Answer {
-        try await request(url, method: method, path: path, body: body, timeout: timeout, group: group, tls: nil)
+        let tls = url.usesTLS ? try UpstreamTLS(UpstreamTLSConfig()) : nil
+        return try await request(url, method: method, path: path, body: body, timeout: timeout, group: group, tls: tls)
     }
 
     /// `body` is sent as `application/json`; `authorization` is the backend's own key, if any.

@@ -77,8 +77,8 @@ public final class ProxyServer: Sendable {
 
     public func start() async throws {
         let config = proxy.config
-        if case .failure(let error) = proxy.upstreamTLS,
-            config.backends.contains(where: \.url.usesTLS) || config.upstream.tls != UpstreamTLSConfig()
+        if config.backends.contains(where: \.url.usesTLS) || config.upstream.tls != UpstreamTLSConfig(),
+            case .failure(let error) = proxy.upstreamTLS
         {
             throw ConfigError("upstream.tls: \(error)")
         }

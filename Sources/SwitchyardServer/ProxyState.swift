@@ -38,9 +38,18 @@ final class ProxyState: Sendable {
     let logger: Logger
     let telemetry: ProxyTelemetry
     let group: any EventLoopGroup
-    /// TLS to `https://` backends (nil when the trust settings could not be loaded: `start`
-    /// reports why).
-    let upstreamTLS: Result<UpstreamTLS, any Error>
+    /// TLS to `https://` backends, made on first use (loading the trust store costs a few
+    /// milliseconds, which a fleet of plain-HTTP backends need not pay); `start` makes it at once
+    /// when the config names an `https://` backend, and reports a failure.
+    var upstreamTLS: Result<UpstreamTLS, any Error> {
+        tlsContext.withLockedValue { made in
+            if let made { return made }
+            let result = Result { try UpstreamTLS(config.upstream.tls) }
+            made = result
+            return result
+        }
+    }
+    private let tlsContext = NIOLockedValueBox<Result<UpstreamTLS, any Error>?>(nil)
 
     /// The reloadable part of the state: read once per use, swapped whole.
     private final class Settings: Sendable {
@@ -60,15 +69,16 @@ final class ProxyState: Sendable {
         self.settings = NIOLockedValueBox(Settings(config))
         self.logger = logger
         self.group = group
-        self.upstreamTLS = Result { try UpstreamTLS(config.upstream.tls) }
         self.telemetry = ProxyTelemetry(config: config)
         self.shared = NIOLockedValueBox(Shared(scheduler: Scheduler(config: config)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(
-                eventLoop: loop, upstream: config.upstream, tls: try? upstreamTLS.get())
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, upstream: config.upstream)
         }
         self.pools = pools
+        for pool in pools.values {
+            pool.tls = { [unowned self] in try? self.upstreamTLS.get() }
+        }
     }
 
     func pool(for eventLoop: any EventLoop) -> UpstreamPool {

@@ -26,11 +26,16 @@ struct UpstreamTLS: Sendable {
         return try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : url.host)
     }
 
-    /// Adds TLS in front of a connection to `url` when it is `https://`.
+    /// Adds TLS in front of a connection to `url` when it is `https://` (nil `tls`: the trust
+    /// settings could not be loaded, and the connection fails rather than trust something else).
     static func secure(_ channel: any Channel, to url: BackendURL, with tls: UpstreamTLS?) throws {
         guard url.usesTLS else { return }
-        let tls = try tls ?? UpstreamTLS(UpstreamTLSConfig())
+        guard let tls else { throw TLSUnavailable() }
         try channel.pipeline.syncOperations.addHandler(tls.handler(for: url))
+    }
+
+    struct TLSUnavailable: Error, CustomStringConvertible {
+        var description: String { "TLS to https:// backends is unavailable: upstream.tls could not be loaded" }
     }
 }
 

@@ -20,15 +20,15 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
 
     let eventLoop: any EventLoop
     private let upstream: UpstreamConfig
-    private let tls: UpstreamTLS?
+    /// TLS for `https://` backends, asked for only when one is connected to.
+    var tls: @Sendable () -> UpstreamTLS? = { nil }
     private var idle: [Int: [Idle]] = [:]
     /// Connections ever opened, for tests and metrics of keep-alive reuse.
     private(set) var connectionsOpened = 0
 
-    init(eventLoop: any EventLoop, upstream: UpstreamConfig, tls: UpstreamTLS?) {
+    init(eventLoop: any EventLoop, upstream: UpstreamConfig) {
         self.eventLoop = eventLoop
         self.upstream = upstream
-        self.tls = tls
     }
 
     /// Hands `completion` a pooled idle connection to `backend` if one is open, else a new one.
@@ -106,10 +106,11 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
 
     private func connect(url: BackendURL) -> EventLoopFuture<any Channel> {
         connectionsOpened += 1
+        let tls = url.usesTLS ? self.tls() : nil
         return ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(upstream.connectTimeout))
-            .channelInitializer { [tls] channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try UpstreamTLS.secure(channel, to: url, with: tls)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

@@ -39,11 +39,12 @@ import Testing
         try await Self.oneSlot { proxy in
             let finished = FinishOrder()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                // "first" holds the slot (1 s); the others queue in the order listed.
+                // "first" holds the slot (2 s, room for a busy machine); the others queue in the
+                // order listed.
                 for (index, (name, priority)) in [("first", 0), ("low", 5), ("high-1", 0), ("high-2", 0)].enumerated() {
                     group.addTask {
                         let response = try await proxy.post(
-                            "/v1/chat/completions", Self.chat(tokens: name == "first" ? 50 : 5, priority: priority))
+                            "/v1/chat/completions", Self.chat(tokens: name == "first" ? 100 : 5, priority: priority))
                         #expect(response.status == 200, "\(name): \(response.bodyString)")
                         finished.append(name)
                     }
@@ -101,9 +102,10 @@ import Testing
             // Keep the queue busy for over a second so the drain rate is measured.
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<8 {
-                    group.addTask { try await proxy.post("/v1/chat/completions", Self.chat(tokens: 10)).status }
+                    group.addTask { try await proxy.post("/v1/chat/completions", Self.chat(tokens: 20)).status }
                 }
-                #expect(try await eventually { try await Self.queued(proxy) == 7 })
+                // Most of them wait (on a busy machine the first may be done before the last is sent).
+                #expect(try await eventually { try await Self.queued(proxy) >= 5 })
                 #expect(
                     try await eventually(timeout: .seconds(10)) {
                         let queue = try await Self.status(proxy)["queue"] as? [String: Any]
