@@ -214,10 +214,11 @@ import Testing
             let stats = try await Self.stats(proxy, "&percentiles=100")
             let waited = try #require(stats["p100_queue_time_ms"] as? Double)
             #expect(waited > 50, "\(waited)")
-            // TTFT from arrival includes the wait; from dispatch it does not.
+            // TTFT from arrival includes the wait; from dispatch it does not. (The maxima may come
+            // from different requests, so only their order is certain on a busy machine.)
             let fromArrival = try #require(stats["p100_ttft_ms"] as? Double)
             let fromDispatch = try #require(stats["p100_ttft_from_dispatch_ms"] as? Double)
-            #expect(fromArrival > fromDispatch + 50)
+            #expect(fromArrival >= waited && fromArrival > fromDispatch, "\(fromArrival) \(fromDispatch)")
         }
     }
 
