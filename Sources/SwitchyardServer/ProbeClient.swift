@@ -60,7 +60,14 @@ public enum ProbeClient {
             promise.fail(TimeoutError())
             channel.close(promise: nil)
         }
-        try await channel.eventLoop.submit {
+        defer {
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+        // Whatever happens before the answer (a failed TLS handshake closes the channel while
+        // the request is being written), the promise is completed: a promise left to an event
+        // loop that shuts down is a leak NIO traps on.
+        let sent = channel.eventLoop.submit {
             try channel.pipeline.syncOperations.addHandler(AnswerCollector(promise: promise))
             var headers = HTTPHeaders()
             headers.add(name: "host", value: url.hostHeader)
@@ -74,10 +81,12 @@ public enum ProbeClient {
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        }.get()
-        defer {
-            timer.cancel()
-            channel.close(promise: nil)
+        }
+        do {
+            try await sent.get()
+        } catch {
+            promise.fail(error)
+            throw error
         }
         return try await promise.futureResult.get()
     }
