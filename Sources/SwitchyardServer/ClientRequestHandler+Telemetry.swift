@@ -150,7 +150,9 @@ extension ClientRequestHandler {
         self.measurement = nil
         let now = proxy.seconds
         measurement.meter.responseEnded(at: now)
-        if measurement.meter.timeline.sawErrorEvent, let backend = measurement.backend {
+        // An error event inside a 200 stream; a backend's error answer (its body also carries an
+        // `error` member) is counted as http_5xx or passed through as a 4xx, not here.
+        if measurement.meter.timeline.sawErrorEvent, measurement.status == 200, let backend = measurement.backend {
             proxy.telemetry.upstreamError(backend: backend, kind: "stream_error")
         }
         let ending = RequestEnding(

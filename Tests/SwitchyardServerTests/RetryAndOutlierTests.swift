@@ -43,6 +43,10 @@ import Testing
             #expect(response.bodyString.contains("fault injection"))
             #expect(response.header("x-switchyard-attempts") == nil)
             #expect(proxy.server.backends[0].inFlight == 0)
+            // A backend's error answer is an http_5xx, not an error event inside a stream.
+            let metrics = try await proxy.request("GET", "/metrics").bodyString
+            #expect(metrics.contains(#"switchyard_upstream_errors_total{backend="sim-0",kind="http_5xx"} 1"#))
+            #expect(!metrics.contains(#"kind="stream_error""#))
         }
     }
 
