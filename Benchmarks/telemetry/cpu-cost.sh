@@ -50,6 +50,7 @@
 #   OUT              output folder [Benchmarks/out/telemetry-<UTC timestamp>]
 #   ROUNDS [10]      side-by-side rounds      PAIRS [6]   sequential on/off pairs
 #   AA_ROUNDS [2]    side-by-side: extra rounds with --no-telemetry on both sides (not in the median)
+#   B_MODE [off]     side b: off (--no-telemetry) | base (telemetry on, BASELINE_BIN: an earlier build)
 #   LOG_RUN [1]      1: one more run (sequential) or round (vs off, side-by-side) with the access log to a file
 #   PROMPTS [240 | 640]  CONCURRENCY [16 | 32]  INPUT_LEN [128]  OUTPUT_LEN [256]
 #   RANGE_RATIO      --random-range-ratio: lengths vary within ±RANGE_RATIO [0.5 | 0]; 0 risks
@@ -99,6 +100,14 @@ DIR="$OUT/cpu-cost"; mkdir -p "$DIR"
 exec > >(tee -a "$DIR/run.log") 2>&1
 
 REQUIRE_FLAG=--no-telemetry copy_bin   # sets SRC_BIN, BIN
+# B_MODE=base with BASELINE_BIN=<an earlier release build>: side b runs that build with telemetry
+# on, so the ratio is this build's CPU per event ÷ the earlier one's (before/after a change).
+B_MODE=${B_MODE:-off}
+if [ "$B_MODE" = base ]; then
+  BASELINE_COPY="$(dirname "$BIN")/switchyard-baseline"
+  cp "${BASELINE_BIN:?B_MODE=base needs BASELINE_BIN}" "$BASELINE_COPY"
+  echo "== baseline (side b): $BASELINE_BIN (sha256 $(sha256sum "$BASELINE_COPY" | cut -c1-16))"
+fi
 
 echo "== $(date -u +%FT%TZ) on $(machine_line)"
 if [ "$MODE" = side-by-side ]; then
@@ -118,12 +127,17 @@ start_stack() {
     on) flags=(--access-log off) ;;
     off) flags=(--access-log off --no-telemetry) ;;
     on-log) rm -f "$DIR/$name.access.jsonl"; flags=(--access-log "$DIR/$name.access.jsonl") ;;
+    base) flags=(--access-log off) ;;
   esac
   start_sim "$DIR/$name.sim.log" 2 --timing engine --time-scale "$SIM_TIME_SCALE" --seed "$SEED" || return 1
   pin "$SIM_PID" "$LOAD_CPUS"
   STACK_PORT=$(free_port)
+  # `base`: telemetry on too, but the proxy is BASELINE_BIN (an earlier build), for before/after.
+  local tested=$BIN
+  [ "$mode" = base ] && BIN=$BASELINE_COPY
   start_proxy "$DIR/$name.proxy.log" "$STACK_PORT" --backend "${SIM_URLS[0]}" --backend-name b1 \
-    --backend "${SIM_URLS[1]}" --backend-name b2 --log-level warning "${flags[@]}" || return 1
+    --backend "${SIM_URLS[1]}" --backend-name b2 --log-level warning "${flags[@]}" || { BIN=$tested; return 1; }
+  BIN=$tested
   pin "$PROXY_PID" "$PROXY_CPUS"
 }
 
@@ -321,9 +335,9 @@ LOAD_CPUS=${LOAD_CPUS:-0-$(( $(nproc) > 2 ? $(nproc) - 2 : 0 ))}
 elif [ "${SUMMARY_ONLY:-0}" != 1 ]; then
   echo "== warm-up round (discarded)"
   run_side warmup a on off $((PROMPTS / 4))
-  echo "== $ROUNDS rounds, a = telemetry on, b = --no-telemetry, side by side; first started alternates"
+  echo "== $ROUNDS rounds, a = telemetry on, b = $B_MODE, side by side; first started alternates"
   for i in $(seq 1 "$ROUNDS"); do
-    run_side "r$i" "$( ((i % 2)) && echo a || echo b)" on off
+    run_side "r$i" "$( ((i % 2)) && echo a || echo b)" on "$B_MODE"
   done
   if [ "$LOG_RUN" = 1 ]; then echo "== a = telemetry on + access log to a file, b = --no-telemetry"; run_side log a on-log off; fi
   if [ "$AA_ROUNDS" -gt 0 ]; then
