@@ -156,6 +156,13 @@ import Testing
             #expect(good.backends[0].healthy)
             await good.shutdown(gracePeriod: .milliseconds(100))
 
+            // By IP address: no SNI is sent, and the certificate is checked against the address
+            // (the test certificate names 127.0.0.1).
+            let byAddress = outer(trusting, host: "127.0.0.1")
+            try await byAddress.start()
+            #expect(byAddress.backends[0].healthy)
+            await byAddress.shutdown(gracePeriod: .milliseconds(100))
+
             // Without the CA, the front's certificate is not trusted: never healthy, a clear 503.
             // (The probe's error names the certificate, or the closed channel the failed
             // handshake left, depending on which side noticed first.)
