@@ -102,7 +102,9 @@ struct AdminAPI: Sendable {
             backend.priorityScheduling = flag
         }
         if let value = object["api_key"] {
-            guard let key = value as? String, !key.isEmpty else { return Self.error(400, "`api_key` must be a string.") }
+            guard let key = value as? String, !key.isEmpty else {
+                return Self.error(400, "`api_key` must be a string.")
+            }
             backend.apiKey = key
         }
         do {

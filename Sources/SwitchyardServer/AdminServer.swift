@@ -23,7 +23,9 @@ final class AdminRequestHandler: ChannelInboundHandler {
         case .body(var part):
             guard body.count + part.readableBytes <= Self.maxBody else {
                 head = nil
-                answer(AdminAPI.error(413, "Admin request bodies are limited to 64 KiB."), keepAlive: false, context: context)
+                answer(
+                    AdminAPI.error(413, "Admin request bodies are limited to 64 KiB."), keepAlive: false,
+                    context: context)
                 return
             }
             body += part.readBytes(length: part.readableBytes) ?? []
@@ -46,7 +48,9 @@ final class AdminRequestHandler: ChannelInboundHandler {
         let responseHead = HTTPResponseHead(
             version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
         context.write(Self.wrapOutboundOut(.head(responseHead)), promise: nil)
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.json)))), promise: nil)
+        context.write(
+            Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.json)))),
+            promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }

@@ -143,7 +143,8 @@ struct BackendMonitor: Sendable {
         for address in addresses {
             var backend = dns.template
             backend.url = BackendURL(host: address, port: dns.port, usesTLS: dns.template.url.usesTLS)
-            backend.name = backend.url.hostHeader.hasSuffix(":\(dns.port)")
+            backend.name =
+                backend.url.hostHeader.hasSuffix(":\(dns.port)")
                 ? backend.url.hostHeader : "\(backend.url.hostHeader):\(dns.port)"
             wanted.append(backend)
         }

@@ -134,7 +134,10 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         beginMeasurement(head, requestID: requestID)
         let key: APIKey?
         switch authenticate(head) {
-        case .success(let found): key = found
+        case .success(let found):
+            key = found
+            // A configured key's tenant is a name the operator chose: the log shows it.
+            if let found { measurement?.tenant = found.tenant }
         case .failure(let refusal):
             refuseBeforeBody(refusal, requestID: requestID, context: context)
             return

@@ -29,7 +29,8 @@ final class FleetControl: Sendable {
     func add(_ backend: BackendConfig) throws(Failure) -> Int {
         let added = proxy.withScheduler { scheduler -> Result<Int, Failure> in
             if let existing = scheduler.table.index(named: backend.name) {
-                return .failure(Failure(status: 409, description: "a backend named \(backend.name) exists (#\(existing))"))
+                return .failure(
+                    Failure(status: 409, description: "a backend named \(backend.name) exists (#\(existing))"))
             }
             if let clash = scheduler.table.backends.first(where: { !$0.removed && $0.url == backend.url }) {
                 return .failure(Failure(status: 409, description: "\(backend.url) is already backend \(clash.name)"))
@@ -125,7 +126,8 @@ final class FleetControl: Sendable {
         sources.withLockedValue { $0.dns = names }
         if names != previous {
             proxy.logger.notice(
-                "DNS discovery", metadata: ["name": "\(source)", "backends": "\(names.sorted().joined(separator: ","))"])
+                "DNS discovery",
+                metadata: ["name": "\(source)", "backends": "\(names.sorted().joined(separator: ","))"])
         }
     }
 

@@ -134,7 +134,8 @@ public final class ProxyServer: Sendable {
             let admin = try await AdminRequestHandler.bind(
                 api: api, host: config.admin.host, port: config.admin.port, group: group)
             adminListener.withLockedValue { $0 = admin }
-            proxy.logger.notice("admin API listening", metadata: ["address": "\(admin.localAddress.map { "\($0)" } ?? "?")"])
+            proxy.logger.notice(
+                "admin API listening", metadata: ["address": "\(admin.localAddress.map { "\($0)" } ?? "?")"])
         }
         monitorTask.withLockedValue { $0 = Task { await monitor.run(after: firstRound) } }
         let backends = proxy.snapshot.table.backends

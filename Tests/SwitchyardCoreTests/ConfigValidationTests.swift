@@ -25,7 +25,8 @@ struct ConfigValidationTests {
         ValidationCase(label: "baseline is valid", change: { _ in }, message: nil),
         ValidationCase(
             label: "no backends", change: { $0.backends = [] },
-            message: "backends: at least one backend is required (in the file, with --backend URL, or from discovery.dns)"),
+            message:
+                "backends: at least one backend is required (in the file, with --backend URL, or from discovery.dns)"),
         ValidationCase(
             label: "duplicate names",
             change: { $0.backends.append(BackendConfig(name: "a", url: BackendURL(host: "10.0.0.3", port: 8000))) },

@@ -30,25 +30,56 @@ import Testing
         Case(label: "an array, not an object", body: "[1,2]", status: 400, reason: "invalid_json"),
         Case(label: "empty body", body: "", status: 400, reason: "invalid_json"),
         Case(label: "NUL bytes", body: "{\"model\":\"glm-4.5v\"\u{0}}", status: 400, reason: "invalid_json"),
-        Case(label: "raw control character in a string", body: "{\"model\":\"a\u{1}b\",\"messages\":[]}", status: 400, reason: "invalid_json"),
-        Case(label: "deeply nested arrays", body: "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}", status: 400, reason: "invalid_json"),
-        Case(label: "unterminated nesting", body: String(repeating: "{\"a\":", count: 50_000), status: 400, reason: "invalid_json"),
-        Case(label: "model of the wrong type", body: #"{"model":5,"messages":[]}"#, status: 400, reason: "invalid_field"),
-        Case(label: "messages not an array", body: #"{"model":"glm-4.5v","messages":"hi"}"#, status: 400, reason: "invalid_field"),
+        Case(
+            label: "raw control character in a string", body: "{\"model\":\"a\u{1}b\",\"messages\":[]}", status: 400,
+            reason: "invalid_json"),
+        Case(
+            label: "deeply nested arrays",
+            body: "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}",
+            status: 400, reason: "invalid_json"),
+        Case(
+            label: "unterminated nesting", body: String(repeating: "{\"a\":", count: 50_000), status: 400,
+            reason: "invalid_json"),
+        Case(
+            label: "model of the wrong type", body: #"{"model":5,"messages":[]}"#, status: 400, reason: "invalid_field"),
+        Case(
+            label: "messages not an array", body: #"{"model":"glm-4.5v","messages":"hi"}"#, status: 400,
+            reason: "invalid_field"),
         Case(label: "messages missing", body: #"{"model":"glm-4.5v"}"#, status: 400, reason: "invalid_field"),
-        Case(label: "prompt missing on completions", body: #"{"model":"glm-4.5v","messages":[]}"#, path: "/v1/completions", status: 400, reason: "invalid_field"),
-        Case(label: "huge max_tokens", body: #"{"model":"glm-4.5v","messages":[],"max_tokens":99999999999999999999999999}"#, status: 400, reason: "invalid_field"),
-        Case(label: "max_tokens 1e308", body: #"{"model":"glm-4.5v","messages":[],"max_tokens":1e308}"#, status: 400, reason: "invalid_field"),
-        Case(label: "negative max_tokens", body: #"{"model":"glm-4.5v","messages":[],"max_completion_tokens":-5}"#, status: 400, reason: "invalid_field"),
-        Case(label: "priority beyond 32 bits", body: #"{"model":"glm-4.5v","messages":[],"priority":1e400}"#, status: 400, reason: "invalid_field"),
-        Case(label: "stream as an object", body: #"{"model":"glm-4.5v","messages":[],"stream":{}}"#, status: 400, reason: "invalid_field"),
-        Case(label: "broken base64", body: image("data:image/png;base64,!!!notbase64"), status: 400, reason: "invalid_image"),
-        Case(label: "truncated JPEG header", body: image("data:image/jpeg;base64,/9j/4AAQSkZJRg=="), status: 400, reason: "invalid_image"),
-        Case(label: "not an image at all", body: image("data:image/png;base64,SGVsbG8gd29ybGQsIG5vdCBhbiBpbWFnZQ=="), status: 400, reason: "invalid_image"),
+        Case(
+            label: "prompt missing on completions", body: #"{"model":"glm-4.5v","messages":[]}"#,
+            path: "/v1/completions", status: 400, reason: "invalid_field"),
+        Case(
+            label: "huge max_tokens",
+            body: #"{"model":"glm-4.5v","messages":[],"max_tokens":99999999999999999999999999}"#, status: 400,
+            reason: "invalid_field"),
+        Case(
+            label: "max_tokens 1e308", body: #"{"model":"glm-4.5v","messages":[],"max_tokens":1e308}"#, status: 400,
+            reason: "invalid_field"),
+        Case(
+            label: "negative max_tokens", body: #"{"model":"glm-4.5v","messages":[],"max_completion_tokens":-5}"#,
+            status: 400, reason: "invalid_field"),
+        Case(
+            label: "priority beyond 32 bits", body: #"{"model":"glm-4.5v","messages":[],"priority":1e400}"#,
+            status: 400, reason: "invalid_field"),
+        Case(
+            label: "stream as an object", body: #"{"model":"glm-4.5v","messages":[],"stream":{}}"#, status: 400,
+            reason: "invalid_field"),
+        Case(
+            label: "broken base64", body: image("data:image/png;base64,!!!notbase64"), status: 400,
+            reason: "invalid_image"),
+        Case(
+            label: "truncated JPEG header", body: image("data:image/jpeg;base64,/9j/4AAQSkZJRg=="), status: 400,
+            reason: "invalid_image"),
+        Case(
+            label: "not an image at all", body: image("data:image/png;base64,SGVsbG8gd29ybGQsIG5vdCBhbiBpbWFnZQ=="),
+            status: 400, reason: "invalid_image"),
         Case(label: "unknown URL scheme", body: image("gopher://x/y.png"), status: 400, reason: "invalid_image"),
         Case(label: "file media", body: image("file:///etc/passwd"), status: 400, reason: "file_media_refused"),
         Case(label: "unknown model", body: #"{"model":"nope","messages":[]}"#, status: 404, reason: "unknown_model"),
-        Case(label: "a context no backend has", body: #"{"model":"glm-4.5v","messages":[],"max_tokens":2000000000}"#, status: 400, reason: "context_length_exceeded"),
+        Case(
+            label: "a context no backend has", body: #"{"model":"glm-4.5v","messages":[],"max_tokens":2000000000}"#,
+            status: 400, reason: "context_length_exceeded"),
     ]
 
     @Test(arguments: cases)
@@ -73,7 +104,8 @@ import Testing
                 "GET", "/v1/models", headers: [("x-filler", String(repeating: "a", count: 70 * 1024))])
             #expect(bigHead.status == 431)
             let bigBody = try await proxy.post(
-                "/v1/chat/completions", #"{"model":"glm-4.5v","messages":[],"x":""#
+                "/v1/chat/completions",
+                #"{"model":"glm-4.5v","messages":[],"x":""#
                     + String(repeating: "a", count: 70 * 1024) + #""}"#)
             #expect(bigBody.status == 413)
             #expect(bigBody.header("x-switchyard-reason") == "body_too_large")

@@ -50,6 +50,29 @@ import Testing
         }
     }
 
+    @Test func theAccessLogNamesTheKeysTenantNeverTheKey() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString).log").path
+        try await withProxy(configure: {
+            Self.withKeys(&$0)
+            $0.telemetry.accessLog = .file(path)
+        }) { proxy in
+            let response = try await proxy.post(
+                "/v1/chat/completions", chatRequest(stream: false), headers: [("authorization", "Bearer \(Self.keyA)")])
+            #expect(response.status == 200)
+            let refused = try await proxy.post(
+                "/v1/chat/completions", chatRequest(stream: false),
+                headers: [("authorization", "Bearer sk-wrong-key-1")])
+            #expect(refused.status == 401)
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains(Self.keyA) && !text.contains("sk-wrong-key-1"))
+        let lines = try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(lines.first { $0["status"] as? Int == 200 }?["tenant"] as? String == "team-a")
+        #expect(lines.first { $0["status"] as? Int == 401 }?["reason"] as? String == "invalid_api_key")
+    }
+
     @Test func tenantLimitsAnswer429WithTheReasonAndRetryAfter() async throws {
         var slow = fastSim()
         slow.interTokenInterval = .milliseconds(50)
@@ -68,7 +91,9 @@ import Testing
 
             let keyB = [("authorization", "Bearer \(Self.keyB)")]
             for _ in 0..<2 {
-                #expect(try await proxy.post("/v1/chat/completions", chatRequest(stream: false), headers: keyB).status == 200)
+                #expect(
+                    try await proxy.post("/v1/chat/completions", chatRequest(stream: false), headers: keyB).status
+                        == 200)
             }
             let overRate = try await proxy.post("/v1/chat/completions", chatRequest(stream: false), headers: keyB)
             #expect(overRate.status == 429)
@@ -102,7 +127,8 @@ import Testing
         try await withProxy(configure: { $0.limits.maxConnectionsPerIP = 2 }) { proxy in
             var held: [any Channel] = []
             for _ in 0..<2 {
-                held.append(try await ClientBootstrap(group: proxy.group).connect(host: "127.0.0.1", port: proxy.port).get())
+                held.append(
+                    try await ClientBootstrap(group: proxy.group).connect(host: "127.0.0.1", port: proxy.port).get())
             }
             let refused = try await proxy.request("GET", "/health")
             #expect(refused.status == 429)

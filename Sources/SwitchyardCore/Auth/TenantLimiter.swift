@@ -38,7 +38,8 @@ public struct TenantLimiter: Sendable {
         if let max = limits.maxConcurrent, entry.inFlight >= max {
             return OpenAIError(
                 status: 429,
-                message: "Tenant `\(tenant)` already has \(entry.inFlight) requests in flight, its limit (max_concurrent).",
+                message:
+                    "Tenant `\(tenant)` already has \(entry.inFlight) requests in flight, its limit (max_concurrent).",
                 reason: "tenant_concurrency_limit", retryAfterSeconds: 1)
         }
         var requests = entry.requests ?? Bucket(level: Double(limits.requestsPerMinute ?? 0), at: now)
