@@ -115,6 +115,18 @@ final class ProxyTelemetry: Sendable {
     func exposition(_ scheduler: Scheduler) -> [UInt8] {
         for backend in scheduler.table.backends {
             let label = [("backend", backend.name)]
+            if backend.removed && backend.inFlight == 0 && scheduler.table.index(named: backend.name) == nil {
+                // A removed backend's state gauges go (its counters and histograms stay: they
+                // are its history). Re-adding the name brings them back.
+                for metric in [
+                    MetricCatalog.inFlightRequests, MetricCatalog.inFlightTokens, MetricCatalog.maxConcurrent,
+                    MetricCatalog.healthy, MetricCatalog.inRotation, MetricCatalog.backendWaiting,
+                    MetricCatalog.backendRunning, MetricCatalog.backendKVCache,
+                ] {
+                    registry.unregisterGauge(gauge(metric, label))
+                }
+                continue
+            }
             gauge(MetricCatalog.inFlightRequests, label).set(to: Double(backend.load.inFlight))
             gauge(MetricCatalog.inFlightTokens, label).set(to: Double(backend.load.reservedTokens))
             gauge(MetricCatalog.maxConcurrent, label).set(to: Double(backend.maxConcurrent))

@@ -71,6 +71,11 @@ import Testing
             let after = try await admin(proxy, "GET", "/admin/backends").json()
             let names = (after["backends"] as? [[String: Any]])?.map { $0["name"] as? String }
             #expect(names == ["sim-0"])
+            // The removed backend's state gauges are gone from /metrics; its request counts stay.
+            let metrics = try await proxy.request("GET", "/metrics").bodyString
+            #expect(!metrics.contains(#"switchyard_backend_in_rotation{backend="sim-1"}"#))
+            #expect(metrics.contains(#"switchyard_backend_in_rotation{backend="sim-0"} 0"#))
+            #expect(metrics.contains(#"switchyard_requests_total{backend="sim-1""#))
             // Nothing in rotation (sim-0 drained, sim-1 removed): a clear 503.
             let refused = try await proxy.post("/v1/chat/completions", chatRequest(stream: false))
             #expect(refused.status == 503)
