@@ -80,8 +80,9 @@ extension ClientRequestHandler {
         measurement!.forwardedTo = backend
         guard measurement!.inference else { return }
         if measurement!.meter.timeline.admitted == nil { measurement!.meter.timeline.admitted = now }
+        let previous = measurement!.backend
         measurement!.backend = backend
-        proxy.telemetry.dispatched(backend: backend, model: measurement!.model, at: now)
+        proxy.telemetry.dispatched(backend: backend, previous: previous, model: measurement!.model, at: now)
     }
 
     /// Observes one relayed part: every complete SSE event (or the JSON body), at one clock read

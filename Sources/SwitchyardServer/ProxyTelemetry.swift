@@ -48,8 +48,12 @@ final class ProxyTelemetry: Sendable {
         stats.withLockedValue { $0.began(model: model, at: time) }
     }
 
-    func dispatched(backend: String, model: String, at time: Double) {
-        stats.withLockedValue { $0.dispatched(backend: backend, model: model, at: time) }
+    /// Sent to `backend`; `previous` is the backend it was retried away from, if any.
+    func dispatched(backend: String, previous: String?, model: String, at time: Double) {
+        stats.withLockedValue { stats in
+            if let previous { stats.undispatched(backend: previous, model: model, at: time) }
+            stats.dispatched(backend: backend, model: model, at: time)
+        }
     }
 
     /// An inference request ended: statistics and Prometheus.

@@ -252,6 +252,22 @@ struct LiveStatsTests {
         #expect(stats.peaks(filter: all, window: 3, now: 102.5).inFlight == 3)
     }
 
+    @Test("a request retried from one backend to another is in flight on the second only")
+    func retriedRequestMovesBackends() {
+        var stats = LiveStats(config: LiveStatsConfig(slotSeconds: 10, retentionSeconds: 3600))
+        let request = ending(at: 101, backend: "b2")
+        stats.began(model: "m", at: 100)
+        stats.dispatched(backend: "b1", model: "m", at: 100)
+        stats.undispatched(backend: "b1", model: "m", at: 100.1)
+        stats.dispatched(backend: "b2", model: "m", at: 100.1)
+        #expect(stats.inFlight(filter: StatsFilter(backend: "b1")) == 0)
+        #expect(stats.inFlight(filter: StatsFilter(backend: "b2")) == 1)
+        stats.finished(request.record, gaps: request.gaps)
+        for filter in [StatsFilter(), StatsFilter(backend: "b1"), StatsFilter(backend: "b2", model: "m")] {
+            #expect(stats.inFlight(filter: filter) == 0, "\(filter)")
+        }
+    }
+
     @Test("in flight through a whole window: long requests count in the window's peak")
     func inFlightAcrossWindow() {
         var stats = LiveStats()

@@ -134,6 +134,13 @@ public struct LiveStats: Sendable {
         }
     }
 
+    /// It left that backend before its response began (a retry sends it to another one).
+    public mutating func undispatched(backend: String, model: String, at time: Double) {
+        for filter in [StatsFilter(backend: backend), StatsFilter(backend: backend, model: model)] {
+            changeInFlight(filter, by: -1, at: time)
+        }
+    }
+
     /// It finished: every figure is added, and it leaves the in-flight counts `began` and
     /// `dispatched` put it in (`record.backend` is set exactly when `dispatched` was called).
     public mutating func finished(_ record: RequestRecord, gaps: some Collection<Double>) {
