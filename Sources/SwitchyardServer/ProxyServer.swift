@@ -82,7 +82,7 @@ public final class ProxyServer: Sendable {
         {
             throw ConfigError("upstream.tls: \(error)")
         }
-        let serverTLS = try config.listen.tls.map { try ListenerTLS.context($0) }
+        let serverTLS = try config.listen.tls.map { try ListenerTLS.context($0, clientCA: config.listen.tlsClientCA) }
         try proxy.telemetry.openAccessLog()
         let monitor = BackendMonitor(proxy: proxy, group: group, fleet: fleet)
         if let dns = config.discovery.dns { await monitor.resolveOnce(dns) }

@@ -39,9 +39,10 @@ struct UpstreamTLS: Sendable {
     }
 }
 
-/// The client listener's TLS: TLS 1.2 and 1.3, ALPN `http/1.1`.
+/// The client listener's TLS: TLS 1.2 and 1.3, ALPN `http/1.1`; with `clientCA`, clients must
+/// present a certificate that CA signed (mutual TLS).
 enum ListenerTLS {
-    static func context(_ files: TLSFiles) throws -> NIOSSLContext {
+    static func context(_ files: TLSFiles, clientCA: String? = nil) throws -> NIOSSLContext {
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
@@ -58,6 +59,10 @@ enum ListenerTLS {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         tls.applicationProtocols = ["http/1.1"]
+        if let clientCA {
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(clientCA)
+        }
         return try NIOSSLContext(configuration: tls)
     }
 }

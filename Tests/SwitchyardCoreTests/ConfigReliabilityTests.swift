@@ -244,7 +244,7 @@ struct ConfigReliabilityTests {
         LoadErrorCase("listen:\n  tls:\n    key: /k.pem\n", "listen.tls.certificate: is required"),
         LoadErrorCase("listen:\n  tls: {}\n", "listen.tls.certificate: is required"),
         LoadErrorCase(
-            "listen:\n  tls:\n    cert: /c.pem\n", "listen.tls.cert: unknown key (known keys here: certificate, key)"),
+            "listen:\n  tls:\n    cert: /c.pem\n", "listen.tls.cert: unknown key (known keys here: certificate, client_ca, key)"),
         LoadErrorCase("listen:\n  tls: /c.pem\n", "listen.tls: must be a mapping of keys to values"),
         LoadErrorCase(
             "listen:\n  tls:\n    certificate: \"\"\n    key: /k\n", "listen.tls.certificate: must not be empty"),

@@ -207,4 +207,45 @@ import Testing
             #expect(plain == nil || plain?.status != 200)
         }
     }
+
+    /// Mutual TLS: the front's listener demands a client certificate from the test CA; an outer
+    /// Switchyard presenting one (upstream.tls.certificate/key) gets through, one without does not.
+    @Test func mutualTLSWithAClientCertificate() async throws {
+        let files = try TestCertificates.writeFiles()
+        try await withProxy(
+            configure: {
+                $0.listen.tls = TLSFiles(certificate: files.certificate, key: files.key)
+                $0.listen.tlsClientCA = files.ca
+            }
+        ) { front in
+            var logger = Logger(label: "switchyard-test")
+            logger.logLevel = .critical
+            func outer(presenting certificate: Bool) -> ProxyServer {
+                var config = testConfig(backendPorts: [])
+                config.backends = [
+                    BackendConfig(
+                        name: "mtls-front", url: BackendURL(host: "localhost", port: front.port, usesTLS: true))
+                ]
+                config.upstream.tls.caFile = files.ca
+                if certificate {
+                    config.upstream.tls.clientCertificate = TLSFiles(
+                        certificate: files.clientCertificate, key: files.clientKey)
+                }
+                return ProxyServer(config: config, group: front.group, logger: logger)
+            }
+            let with = outer(presenting: true)
+            try await with.start()
+            let port = try #require(with.localAddress?.port)
+            let response = try await RawHTTPClient.request(
+                port: port, method: "POST", path: "/v1/chat/completions", body: chatRequest(stream: false),
+                group: front.group)
+            #expect(response.status == 200)
+            await with.shutdown(gracePeriod: .milliseconds(100))
+
+            let without = outer(presenting: false)
+            try await without.start()
+            #expect(!without.backends[0].healthy)
+            await without.shutdown(gracePeriod: .milliseconds(100))
+        }
+    }
 }

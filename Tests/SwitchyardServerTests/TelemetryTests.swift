@@ -206,8 +206,9 @@ import Testing
             customizeSim: { _, sim in sim.interTokenInterval = .milliseconds(20) },
             configure: { $0.backends[0].maxConcurrent = 1 }
         ) { proxy in
-            async let first = proxy.post("/v1/chat/completions", chatRequest(maxTokens: 10))
-            try await Task.sleep(for: .milliseconds(50))
+            // The first holds the one slot for about 600 ms; the second arrives while it does.
+            async let first = proxy.post("/v1/chat/completions", chatRequest(maxTokens: 30))
+            #expect(await eventually { proxy.server.backends[0].inFlight == 1 })
             let second = try await proxy.post("/v1/chat/completions", chatRequest(maxTokens: 2))
             #expect(try await first.status == 200)
             #expect(second.status == 200)

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A test certificate authority and a server certificate it signed for `localhost` and
-/// 127.0.0.1 (valid until 2126), written to temporary files for TLS tests. Test material only:
+/// A test certificate authority, a server certificate it signed for `localhost` and
+/// 127.0.0.1, and a client certificate (all valid until 2126), written to temporary files for TLS tests. Test material only:
 /// the private key is public.
 enum TestCertificates {
     static let caPEM = """
@@ -41,8 +41,35 @@ enum TestCertificates {
         -----END PRIVATE KEY-----
         """
 
-    /// Writes the three files to a fresh temporary directory: (ca, certificate, key) paths.
-    static func writeFiles() throws -> (ca: String, certificate: String, key: String) {
+    static let clientPEM = """
+        -----BEGIN CERTIFICATE-----
+        MIIBnzCCAUWgAwIBAgIUKYn4njPhAEBuIJNT1wXs71ERAgEwCgYIKoZIzj0EAwIw
+        HTEbMBkGA1UEAwwSU3dpdGNoeWFyZCBUZXN0IENBMCAXDTI2MTEyOTE4NDkwMloY
+        DzIxMjYxMTA1MTg0OTAyWjAcMRowGAYDVQQDDBFzd2l0Y2h5YXJkLWNsaWVudDBZ
+        MBMGByqGSM49AgEGCCqGSM49AwEHA0IABB8f8bQ+trwmmWMV4gWjqYNRbmI2DBBW
+        NN7y8qbxYJbfGztxV7248M69awP0fiTV7zrUPf3GdegTtyfoBEskQtijYjBgMAkG
+        A1UdEwQCMAAwEwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFFJfCrR9oh1z
+        rtZ8gFiaDqMD9WdSMB8GA1UdIwQYMBaAFEwV/p8hLKQIjTqYMvHtX012Qa47MAoG
+        CCqGSM49BAMCA0gAMEUCIQCxBTLnYnkTyQHQ9HpdcSHyQqk8i7RFdLdbVFk9OsYl
+        uAIgVORDV5nqa07EipxQmX3ZcvkrTg7mO3binkJdfGmaBS0=
+        -----END CERTIFICATE-----
+
+        """
+
+    static let clientKeyPEM = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgNK/QMKba2E0ILDLk
+        kJrywupO69s64XMfIjGas0HyJx2hRANCAAQfH/G0Pra8JpljFeIFo6mDUW5iNgwQ
+        VjTe8vKm8WCW3xs7cVe9uPDOvWsD9H4k1e861D39xnXoE7cn6ARLJELY
+        -----END PRIVATE KEY-----
+
+        """
+
+    /// Writes the files to a fresh temporary directory: the CA, the server's certificate and
+    /// key, and a client certificate and key (for mutual TLS) the same CA signed.
+    static func writeFiles() throws -> (
+        ca: String, certificate: String, key: String, clientCertificate: String, clientKey: String
+    ) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "switchyard-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,6 +79,10 @@ enum TestCertificates {
         try caPEM.write(toFile: ca, atomically: true, encoding: .utf8)
         try serverPEM.write(toFile: certificate, atomically: true, encoding: .utf8)
         try serverKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
-        return (ca, certificate, key)
+        let clientCertificate = directory.appendingPathComponent("client.pem").path
+        let clientKey = directory.appendingPathComponent("client.key").path
+        try clientPEM.write(toFile: clientCertificate, atomically: true, encoding: .utf8)
+        try clientKeyPEM.write(toFile: clientKey, atomically: true, encoding: .utf8)
+        return (ca, certificate, key, clientCertificate, clientKey)
     }
 }

@@ -27,8 +27,9 @@ public enum ConfigLoader {
             config.listen.host = try listen.string("host") ?? config.listen.host
             config.listen.port = try listen.int("port", in: 0...65535) ?? config.listen.port
             if let tls = try listen.mapping("tls") {
-                try tls.allow(["certificate", "key"])
+                try tls.allow(["certificate", "key", "client_ca"])
                 config.listen.tls = try tls.tlsFiles()
+                config.listen.tlsClientCA = try tls.string("client_ca")
             }
         }
         if let list = try top.sequence("backends") {

@@ -99,6 +99,7 @@ extension SwitchyardConfig {
                 "  tls:", "    certificate: \(YAMLString.quoted(tls.certificate))",
                 "    key: \(YAMLString.quoted(tls.key))",
             ]
+            if let ca = listen.tlsClientCA { lines.append("    client_ca: \(YAMLString.quoted(ca))") }
         }
         lines.append("backends:")
         for backend in backends {

@@ -25,6 +25,8 @@ public struct ListenConfig: Sendable, Equatable {
     public var port = 8000
     /// Serve HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) with these files.
     public var tls: TLSFiles?
+    /// With `tls`: clients must present a certificate signed by a CA in this PEM bundle (mTLS).
+    public var tlsClientCA: String?
     public init() {}
 }
 
