@@ -20,6 +20,8 @@ struct RequestMeasurement {
     var backend: String?
     /// Where any request was sent (for the access log).
     var forwardedTo: String?
+    /// Dispatches so far (retries add to it).
+    var attempts = 0
     var streamed = false
     var status: Int?
     var reason: String?
@@ -78,6 +80,7 @@ extension ClientRequestHandler {
         let now = proxy.seconds
         measurement!.meter.timeline.dispatched = now
         measurement!.forwardedTo = backend
+        measurement!.attempts += 1
         guard measurement!.inference else { return }
         if measurement!.meter.timeline.admitted == nil { measurement!.meter.timeline.admitted = now }
         let previous = measurement!.backend
@@ -169,6 +172,7 @@ extension ClientRequestHandler {
         entry.bytesOut = measurement.bytesWritten + measurement.meter.bytesOut
         entry.clientDisconnected = clientDisconnected
         entry.backend = measurement.forwardedTo
+        entry.attempts = measurement.attempts
         if measurement.inference {
             let record = RequestRecord(
                 timeline: measurement.meter.timeline, model: measurement.model, backend: measurement.backend,

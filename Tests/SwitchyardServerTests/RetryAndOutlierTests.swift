@@ -9,10 +9,12 @@ import Testing
 /// for a growing time; 4xx answers never count against a backend.
 @Suite struct RetryAndOutlierTests {
     @Test func anOverloaded503IsRetriedOnAnotherBackendAndEjectsTheFailingOne() async throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("retry-\(UUID().uuidString).log").path
         try await withProxy(
             replicas: 2, customizeSim: { index, sim in if index == 0 { sim.faults.errorStatus = 503 } },
             configure: {
                 quietProbes(&$0)
+                $0.telemetry.accessLog = .file(log)
                 $0.routing.policy = .roundRobin
                 $0.outlier.consecutiveFailures = 2
                 $0.outlier.baseEjection = .seconds(60)
@@ -34,6 +36,13 @@ import Testing
             #expect(metrics.contains(#"switchyard_upstream_errors_total{backend="sim-0",kind="http_5xx"} 2"#))
             #expect(metrics.contains(#"switchyard_upstream_errors_total{backend="sim-0",kind="ejected"} 1"#))
         }
+        // The access log shows the retried request's two dispatches and where it ended.
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(lines.count == 6)
+        #expect(lines.first?["attempts"] as? Int == 2 && lines.first?["backend"] as? String == "sim-1")
+        #expect(lines.dropFirst().allSatisfy { $0["status"] as? Int == 200 })
     }
 
     @Test func a503WithNowhereElseToGoReachesTheClient() async throws {

@@ -69,8 +69,12 @@ import Testing
         let lines = try text.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
-        #expect(lines.first { $0["status"] as? Int == 200 }?["tenant"] as? String == "team-a")
-        #expect(lines.first { $0["status"] as? Int == 401 }?["reason"] as? String == "invalid_api_key")
+        let served = lines.first { $0["status"] as? Int == 200 }
+        #expect(served?["tenant"] as? String == "team-a")
+        #expect(served?["attempts"] as? Int == 1)
+        let refused = lines.first { $0["status"] as? Int == 401 }
+        #expect(refused?["reason"] as? String == "invalid_api_key")
+        #expect(refused?["attempts"] as? Int == 0)
     }
 
     @Test func tenantLimitsAnswer429WithTheReasonAndRetryAfter() async throws {

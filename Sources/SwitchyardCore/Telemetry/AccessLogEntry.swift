@@ -9,6 +9,8 @@ public struct AccessLogEntry: Sendable, Equatable {
     public var path: String
     public var model: String?
     public var backend: String?
+    /// Dispatches: 1, or more when the request was retried on other backends (0: never sent).
+    public var attempts = 0
     public var status: Int?
     public var reason: String?
     public var stream = false
@@ -60,7 +62,8 @@ public struct AccessLogEntry: Sendable, Equatable {
         let members: [(String, OrderedJSON)] = [
             ("time", .string(Self.iso8601(time))), ("request_id", .string(requestID)), ("tenant", .optional(tenant)),
             ("method", .string(method)), ("path", .string(path)), ("model", .optional(model)),
-            ("backend", .optional(backend)), ("status", .optional(status)), ("reason", .optional(reason)),
+            ("backend", .optional(backend)), ("attempts", .int(attempts)), ("status", .optional(status)),
+            ("reason", .optional(reason)),
             ("stream", .bool(stream)), ("prompt_tokens", .optional(promptTokens)),
             ("completion_tokens", .optional(completionTokens)), ("completion_estimated", .bool(completionEstimated)),
             ("images", .int(images)), ("image_tokens", .int(imageTokens)), ("queue_ms", number(queueMs)),
