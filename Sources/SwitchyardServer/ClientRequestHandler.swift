@@ -96,15 +96,15 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// The response is an SSE stream.
     var relaysEventStream = false
     /// The usage event is removed from what the client receives (see `relayStrippingUsage`).
-    private var stripsUsage = false
+    var stripsUsage = false
     /// An incomplete event held back while stripping usage.
     var heldBack: ByteBuffer?
     /// Body parts relayed and when the first arrived (the scheduler's TPOT with telemetry off).
-    private var partsRelayed = 0
+    var partsRelayed = 0
     /// The stream idle check: parts relayed at the last check, and since when none arrived.
-    private var idleCheck: Scheduled<Void>?
-    private var partsAtCheck = 0
-    private var silentSince = NIODeadline.now()
+    var idleCheck: Scheduled<Void>?
+    var partsAtCheck = 0
+    var silentSince = NIODeadline.now()
     var firstByteAt: ContinuousClock.Instant?
     /// The tenant whose limits this request holds a share of, until it ends.
     var heldTenant: String?
@@ -344,182 +344,6 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             version: .http1_1, method: request.head.method, uri: url.pathPrefix + request.head.uri, headers: headers)
     }
 
-    // MARK: - Relay (UpstreamResponseDelegate)
-
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
-        guard let context, case .forwarding(var exchange) = state else { return }
-        let status = Int(head.status.code)
-        let backendName = proxy.backend(exchange.ticket.backend).name
-        if status >= 500 {
-            proxy.telemetry.upstreamError(backend: backendName, kind: "http_5xx")
-            proxy.exchangeFailed(backend: exchange.ticket.backend)
-        } else {
-            proxy.exchangeSucceeded(backend: exchange.ticket.backend)
-        }
-        // vLLM's overload answers (503, a full queue's 429) go to another backend if one can
-        // take the request; otherwise the client gets this one.
-        if proxy.config.retries.statuses.contains(status), retryElsewhere(exchange, context: context) { return }
-        exchange.responseStarted = true
-        var headers = HTTPHeaders(
-            ProxyHeaders.forwardable(
-                head.headers.map { ($0.name, $0.value) },
-                alsoDropping: ["x-request-id", "x-switchyard-backend"]
-            ).map { ($0.name, $0.value) })
-        headers.add(name: "x-request-id", value: exchange.requestID)
-        headers.add(name: "x-switchyard-backend", value: backendName)
-        if exchange.admitted.attempts > 1 {
-            headers.add(name: "x-switchyard-attempts", value: String(exchange.admitted.attempts))
-        }
-        if let clamp = exchange.clamp {
-            headers.add(
-                name: "x-switchyard-clamped", value: "max_tokens=\(clamp.granted); requested=\(clamp.requested)")
-        }
-        if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
-        relaysEventStream = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
-        if relaysEventStream { armIdleCheck(exchange.serial, context: context) }
-        stripsUsage = exchange.injectsUsage && relaysEventStream && measurement != nil
-        measurement?.meter.responseBegins(eventStream: relaysEventStream)
-        measurement?.status = status
-        measurement?.meter.timeline.upstreamHead = proxy.seconds
-        let relayed = HTTPResponseHead(version: exchange.responseVersion, status: head.status, headers: headers)
-        if exchange.firstTokenTimer != nil {
-            // The first-token timeout may still send the request elsewhere: the head waits for
-            // the first body part.
-            exchange.heldHead = relayed
-            state = .forwarding(exchange)
-            return
-        }
-        exchange.clientSawResponse = true
-        state = .forwarding(exchange)
-        context.writeAndFlush(Self.wrapOutboundOut(.head(relayed)), promise: nil)
-    }
-
-    func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard let context, case .forwarding = state else { return }
-        if firstByteAt == nil, case .forwarding(var exchange) = state {
-            // Prefill is done: the scheduler stops counting this prompt as work ahead. (Only
-            // the first part touches the exchange; later parts do not copy it.)
-            firstByteAt = .now
-            proxy.firstToken(&exchange.ticket)
-            releaseHeldHead(&exchange, context: context)
-            state = .forwarding(exchange)
-        }
-        partsRelayed += 1
-        if stripsUsage {
-            relayStrippingUsage(buffer, context: context)
-            return
-        }
-        observe(buffer)
-        writeRelayed(buffer, context: context)
-    }
-
-    func upstreamResponseEnd() {
-        guard let context, case .forwarding(var exchange) = state else { return }
-        releaseHeldHead(&exchange, context: context)
-        if let held = heldBack {
-            // The stream ended inside an event: it goes to the client as it came.
-            heldBack = nil
-            writeRelayed(held, context: context)
-        }
-        endExchange(exchange, connectionReusable: true)
-        writeEnd(keepAlive: exchange.keepAlive, context: context)
-    }
-
-    func upstreamFailed(_ error: any Error) {
-        guard let context, case .forwarding(let exchange) = state else { return }
-        let name = proxy.backend(exchange.ticket.backend).name
-        proxy.telemetry.upstreamError(backend: name, kind: error is StreamIdleTimeout ? "stall" : "reset")
-        proxy.exchangeFailed(backend: exchange.ticket.backend)
-        if !exchange.clientSawResponse, retryElsewhere(exchange, context: context) { return }
-        endExchange(exchange, connectionReusable: false)
-        if exchange.clientSawResponse {
-            proxy.logger.warning("backend failed mid-response", metadata: ["backend": "\(name)", "error": "\(error)"])
-            measurement?.reason = "backend_failed"
-            finishMeasurement(completed: false)
-            guard relaysEventStream else {
-                // A non-streamed body was cut: closing is the only honest signal, so a client
-                // cannot take a truncated body for a whole one.
-                state = .closed
-                context.close(promise: nil)
-                return
-            }
-            // A stream ends well-formed: an OpenAI error event, then [DONE]. An event the backend
-            // left unfinished is dropped rather than sent half.
-            heldBack = nil
-            let failure = OpenAIError(
-                status: 502, message: "Backend \(name) failed mid-stream: \(error).", reason: "backend_failed")
-            writeRelayed(
-                context.channel.allocator.buffer(string: "data: \(failure.jsonBody)\n\ndata: [DONE]\n\n"),
-                context: context)
-            writeEnd(keepAlive: exchange.keepAlive, context: context)
-        } else {
-            let answer = OpenAIError(
-                status: 502, message: "Backend \(name) failed before answering: \(error).",
-                reason: "backend_failed", retryAfterSeconds: 1)
-            respond(answer, requestID: exchange.requestID, keepAlive: exchange.keepAlive, context: context)
-        }
-    }
-
-    /// Checks a stream for silence every quarter of `upstream.stream_idle_timeout` (one timer per
-    /// check, none per part): a stream with no part for the whole timeout has a stalled backend.
-    func armIdleCheck(_ serial: Int, context: ChannelHandlerContext) {
-        guard proxy.config.upstream.streamIdleTimeout > .zero else { return }
-        partsAtCheck = partsRelayed
-        silentSince = .now()
-        scheduleIdleCheck(serial, eventLoop: context.eventLoop)
-    }
-
-    private func scheduleIdleCheck(_ serial: Int, eventLoop: any EventLoop) {
-        let timeout = TimeAmount(proxy.config.upstream.streamIdleTimeout)
-        let interval = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 10_000_000))
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        idleCheck = eventLoop.scheduleTask(in: interval) {
-            let handler = handler.value
-            guard case .forwarding(let exchange) = handler.state, exchange.serial == serial else { return }
-            if handler.partsRelayed != handler.partsAtCheck {
-                handler.partsAtCheck = handler.partsRelayed
-                handler.silentSince = .now()
-            } else if NIODeadline.now() - handler.silentSince >= timeout {
-                handler.upstreamFailed(StreamIdleTimeout(limit: handler.proxy.config.upstream.streamIdleTimeout))
-                return
-            }
-            handler.scheduleIdleCheck(serial, eventLoop: eventLoop)
-        }
-    }
-
-    /// The single exit from `.forwarding`: releases the backend slot (unless a retry took it
-    /// over) and the upstream connection.
-    func endExchange(_ exchange: Exchange, connectionReusable: Bool, releasingSlot: Bool = true) {
-        idleCheck?.cancel()
-        idleCheck = nil
-        exchange.firstTokenTimer?.cancel()
-        state = .closed
-        if releasingSlot { proxy.finish(exchange.ticket, tpot: measuredTPOT()) }
-        guard let connection = exchange.connection else { return }
-        connection.handler.delegate = nil
-        if connectionReusable, let context {
-            proxy.pool(for: context.eventLoop).checkin(backend: exchange.ticket.backend, connection)
-        } else {
-            connection.channel.close(promise: nil)
-        }
-    }
-
-    /// Time per output token of a streamed response, for the scheduler: from the first content
-    /// event to the last over the tokens between (with telemetry off, over the parts relayed, the
-    /// last being `[DONE]`). Nil for short or non-streamed responses.
-    private func measuredTPOT() -> Double? {
-        guard relaysEventStream else { return nil }
-        if let timeline = measurement?.meter.timeline {
-            let tokens = timeline.completionTokens ?? timeline.contentEvents
-            guard timeline.contentEvents >= 3, tokens >= 3, let first = timeline.firstContent,
-                let last = timeline.lastContent
-            else { return nil }
-            return (last - first) / Double(tokens - 1)
-        }
-        guard partsRelayed >= 4, let firstByteAt else { return nil }
-        return (ContinuousClock.now - firstByteAt).inSeconds / Double(partsRelayed - 2)
-    }
-
     // MARK: - Client connection events
 
     /// HTTP parse errors: answered here rather than in a handler of their own, because this
@@ -607,7 +431,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         respond(error, requestID: request.requestID, keepAlive: request.keepAlive, context: context)
     }
 
-    private func respond(_ error: OpenAIError, requestID: String, keepAlive: Bool, context: ChannelHandlerContext) {
+    func respond(_ error: OpenAIError, requestID: String, keepAlive: Bool, context: ChannelHandlerContext) {
         measurement?.reason = error.reason
         proxy.telemetry.rejected(reason: error.reason)
         let body = context.channel.allocator.buffer(string: error.jsonBody)
@@ -634,7 +458,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
         write(head: head, body: buffer, keepAlive: request.keepAlive, context: context)
     }
 
-    private func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
+    func write(head: HTTPResponseHead, body: ByteBuffer?, keepAlive: Bool, context: ChannelHandlerContext) {
         measurement?.status = Int(head.status.code)
         measurement?.bytesWritten += body?.readableBytes ?? 0
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
@@ -651,7 +475,7 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
     /// Ends the response. The state moves first: writing `.end` may re-enter this handler at
     /// once (the pipelining helper delivers the next request, or a draining server closes the
     /// connection), and that must find the connection idle, not mid-exchange.
-    private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
+    func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
         finishMeasurement(completed: true)
         releaseTenantHold()
         if keepAlive {
@@ -665,10 +489,4 @@ final class ClientRequestHandler: ChannelInboundHandler, UpstreamResponseDelegat
             }
         }
     }
-}
-
-/// Nothing arrived from a streaming backend for `upstream.stream_idle_timeout`.
-struct StreamIdleTimeout: Error, CustomStringConvertible {
-    var limit: Duration
-    var description: String { "no data for \(ConfigUnits.format(limit)) (upstream.stream_idle_timeout)" }
 }
