@@ -121,16 +121,13 @@ struct AdminAPI: Sendable {
         let backends = proxy.withTable { $0.backends }
         let entries = backends.filter { backend in
             if let name { return backend.name == name }
-            return !backend.removed || backend.inFlight > 0
+            return backend.isListed
         }.map { backend in
-            var fields = [
-                "\"name\":\(JSONString.quoted(backend.name))", "\"url\":\(JSONString.quoted("\(backend.url)"))",
-                "\"status\":\"\(backend.status)\"", "\"healthy\":\(backend.healthy)",
-                "\"draining\":\(backend.draining)", "\"in_flight\":\(backend.inFlight)",
-                "\"max_concurrent\":\(backend.maxConcurrent)", "\"reserved_tokens\":\(backend.load.reservedTokens)",
-                "\"consecutive_failures\":\(backend.failureStreak)",
-                "\"models\":[\(backend.models.map { JSONString.quoted($0.id) }.joined(separator: ","))]",
-            ]
+            var fields =
+                StatusPage.stateFields(backend) + [
+                    "\"url\":\(JSONString.quoted("\(backend.url)"))", "\"draining\":\(backend.draining)",
+                    "\"models\":[\(backend.models.map { JSONString.quoted($0.id) }.joined(separator: ","))]",
+                ]
             if let until = backend.ejectedUntil {
                 fields.append("\"ejected_for_seconds\":\(max(0, (until - now).inSeconds))")
             }

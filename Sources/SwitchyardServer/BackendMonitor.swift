@@ -52,7 +52,7 @@ struct BackendMonitor: Sendable {
         guard
             let answer = try? await ProbeClient.get(
                 backend.url, path: "/metrics", timeout: proxy.config.discovery.probeTimeout, group: group,
-                tls: backend.url.usesTLS ? try? proxy.upstreamTLS.get() : nil, authorization: backend.apiKey),
+                tls: proxy.tls(for: backend.url), authorization: backend.apiKey),
             answer.status == 200,
             let metrics = BackendMetrics.parse(String(decoding: answer.body, as: UTF8.self))
         else { return }
@@ -86,7 +86,7 @@ struct BackendMonitor: Sendable {
     private func probe(_ index: Int, lastModelsRead: ContinuousClock.Instant?) async -> ContinuousClock.Instant? {
         let backend = proxy.backend(index)
         let discovery = proxy.config.discovery
-        let tls = backend.url.usesTLS ? try? proxy.upstreamTLS.get() : nil
+        let tls = proxy.tls(for: backend.url)
         let wasHealthy = proxy.withTable { $0.backends[index].healthy }
         do {
             let health = try await ProbeClient.get(

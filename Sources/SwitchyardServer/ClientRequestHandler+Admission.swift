@@ -43,7 +43,7 @@ extension ClientRequestHandler {
         Task {
             let answer = try? await ProbeClient.request(
                 url, method: .POST, path: "/tokenize", body: body, timeout: timeout, group: group,
-                tls: url.usesTLS ? try? proxy.upstreamTLS.get() : nil, authorization: target.apiKey)
+                tls: proxy.tls(for: url), authorization: target.apiKey)
             let count = answer.flatMap { $0.status == 200 ? $0.body : nil }.flatMap { bytes in
                 bytes.withUnsafeBytes { ContextAdmission.tokenizeCount($0) }
             }

@@ -28,10 +28,6 @@ final class FleetControl: Sendable {
 
     func add(_ backend: BackendConfig) throws(Failure) -> Int {
         let added = proxy.withScheduler { scheduler -> Result<Int, Failure> in
-            if let existing = scheduler.table.index(named: backend.name) {
-                return .failure(
-                    Failure(status: 409, description: "a backend named \(backend.name) exists (#\(existing))"))
-            }
             if let clash = scheduler.table.backends.first(where: { !$0.removed && $0.url == backend.url }) {
                 return .failure(Failure(status: 409, description: "\(backend.url) is already backend \(clash.name)"))
             }

@@ -51,6 +51,12 @@ final class ProxyState: Sendable {
     }
     private let tlsContext = NIOLockedValueBox<Result<UpstreamTLS, any Error>?>(nil)
 
+    /// The TLS a connection to `url` needs: none for `http://`; nil for `https://` when
+    /// `upstream.tls` could not be loaded (the connection then fails, see `UpstreamTLS.secure`).
+    func tls(for url: BackendURL) -> UpstreamTLS? {
+        url.usesTLS ? try? upstreamTLS.get() : nil
+    }
+
     /// The reloadable part of the state: read once per use, swapped whole.
     private final class Settings: Sendable {
         let config: SwitchyardConfig
@@ -77,7 +83,7 @@ final class ProxyState: Sendable {
         }
         self.pools = pools
         for pool in pools.values {
-            pool.tls = { [unowned self] in try? self.upstreamTLS.get() }
+            pool.tls = { [unowned self] url in self.tls(for: url) }
         }
     }
 

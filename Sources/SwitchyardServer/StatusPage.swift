@@ -3,17 +3,22 @@ import SwitchyardCore
 /// `GET /switchyard/status`: the scheduler's state as JSON, for operators and tests (the
 /// Prometheus view is `/metrics`).
 enum StatusPage {
+    /// The JSON members every backend listing shares (this page and the admin API's).
+    static func stateFields(_ backend: BackendTable.Backend) -> [String] {
+        [
+            "\"name\":\(JSONString.quoted(backend.name))", "\"status\":\"\(backend.status)\"",
+            "\"healthy\":\(backend.healthy)", "\"consecutive_failures\":\(backend.failureStreak)",
+            "\"in_flight\":\(backend.inFlight)", "\"max_concurrent\":\(backend.maxConcurrent)",
+            "\"reserved_tokens\":\(backend.load.reservedTokens)",
+        ]
+    }
+
     static func json(
         _ scheduler: Scheduler, exactChecks: ProxyState.ExactChecks, admissionRefusals: [String: Int]
     ) -> String {
-        let backends = scheduler.table.backends.filter { !$0.removed || $0.inFlight > 0 }.map { backend in
+        let backends = scheduler.table.backends.filter(\.isListed).map { backend in
             let load = backend.load
-            var fields = [
-                "\"name\":\(JSONString.quoted(backend.name))", "\"status\":\"\(backend.status)\"",
-                "\"healthy\":\(backend.healthy)", "\"consecutive_failures\":\(backend.failureStreak)",
-                "\"in_flight\":\(load.inFlight)", "\"max_concurrent\":\(backend.maxConcurrent)",
-                "\"reserved_tokens\":\(load.reservedTokens)", "\"pending_prompt_tokens\":\(load.pendingPrompt)",
-            ]
+            var fields = stateFields(backend) + ["\"pending_prompt_tokens\":\(load.pendingPrompt)"]
             if let tpot = load.tpot { fields.append("\"tpot_seconds\":\(tpot)") }
             if let scrape = load.scrape {
                 fields.append(

@@ -21,7 +21,7 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
     let eventLoop: any EventLoop
     private let upstream: UpstreamConfig
     /// TLS for `https://` backends, asked for only when one is connected to.
-    var tls: @Sendable () -> UpstreamTLS? = { nil }
+    var tls: @Sendable (BackendURL) -> UpstreamTLS? = { _ in nil }
     private var idle: [Int: [Idle]] = [:]
     /// Connections ever opened, for tests and metrics of keep-alive reuse.
     private(set) var connectionsOpened = 0
@@ -106,7 +106,7 @@ final class UpstreamPool: @unchecked Sendable {  // confined to `eventLoop`, che
 
     private func connect(url: BackendURL) -> EventLoopFuture<any Channel> {
         connectionsOpened += 1
-        let tls = url.usesTLS ? self.tls() : nil
+        let tls = self.tls(url)
         return ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(upstream.connectTimeout))

@@ -86,6 +86,9 @@ public struct BackendTable: Sendable {
             return load.reservedTokens + tokens <= maxInFlightTokens
         }
 
+        /// Shown in listings: present, or removed with requests still finishing there.
+        public var isListed: Bool { !removed || load.inFlight > 0 }
+
         /// One word for operators: removed, draining, ejected, unhealthy or healthy.
         public var status: String {
             if removed { return "removed" }
